@@ -1,0 +1,122 @@
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from apps.common.errors import InvalidInput
+from apps.common.phones import normalize_mobile
+
+
+class Language(models.TextChoices):
+    ARABIC = "ar", "Arabic"
+    ENGLISH = "en", "English"
+
+
+class Role(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    STAFF = "staff", "Staff"
+    MANAGER = "manager", "Manager"
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, phone, password, **extra):
+        phone = normalize_mobile(phone) if phone else None
+        user = self.model(phone=phone, **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, phone=None, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(phone, password, **extra)
+
+    def create_superuser(self, phone, password=None, **extra):
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create(phone, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person: customer, staff member or manager, identified by a mobile number.
+
+    ``phone`` is E.164 and may be empty for staff and managers created in the
+    admin before their number is known (they then receive no messages).
+    """
+
+    phone = models.CharField(max_length=16, unique=True, null=True, blank=True)
+    name = models.CharField(max_length=150, blank=True)
+    preferred_language = models.CharField(max_length=2, choices=Language.choices, default=Language.ARABIC)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CUSTOMER)
+    salon = models.ForeignKey(
+        "salons.Salon",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+        help_text="The salon a staff member or manager belongs to.",
+    )
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="May log in to the Django admin.")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "phone"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role="customer") | models.Q(salon__isnull=False),
+                name="staff_and_managers_belong_to_a_salon",
+                violation_error_message="Staff members and managers must belong to a salon.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or 'User'} ({self.phone or 'no phone'})"
+
+    def clean(self):
+        super().clean()
+        if self.phone:
+            try:
+                self.phone = normalize_mobile(self.phone)
+            except InvalidInput as exc:
+                raise ValidationError({"phone": exc.message}) from None
+
+    @property
+    def is_customer(self) -> bool:
+        return self.role == Role.CUSTOMER
+
+    @property
+    def is_salon_staff(self) -> bool:
+        return self.role == Role.STAFF
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
+
+
+class OneTimeCode(models.Model):
+    """A login code sent to a phone. Only a keyed hash of the code is stored."""
+
+    phone = models.CharField(max_length=16, db_index=True)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["phone", "-created_at"], name="otp_phone_recent")]
+
+    def __str__(self) -> str:
+        return f"code for {self.phone} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,174 @@
+"""Login by one-time code, and the provider adapters every message goes through.
+
+The adapters live in ``apps.accounts.services.providers`` (one module per
+provider); they are exposed here because the OTP sender and the notification
+sender share them (SPEC.md section 1).
+"""
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from apps.accounts.models import Language, OneTimeCode, Role, User
+from apps.accounts.services.providers import (
+    SMS,
+    WHATSAPP,
+    MessageProvider,
+    PermanentProviderError,
+    ProviderError,
+    TransientProviderError,
+    get_provider,
+)
+from apps.common.errors import AppError, InvalidInput, PermissionDenied, TooManyRequests
+from apps.common.phones import country_code, normalize_mobile
+
+logger = logging.getLogger(__name__)
+
+CODE_DIGITS = 6
+
+__all__ = [
+    "SMS",
+    "WHATSAPP",
+    "MessageProvider",
+    "PermanentProviderError",
+    "ProviderError",
+    "TransientProviderError",
+    "get_provider",
+    "otp_request",
+    "otp_verify",
+    "LoginTokens",
+]
+
+_CODE_TEXT = {
+    Language.ENGLISH: "Your Salon login code is {code}. It expires in {minutes} minutes. Do not share it.",
+    Language.ARABIC: "رمز الدخول إلى صالون هو {code}. صالح لمدة {minutes} دقائق. لا تشاركه مع أحد.",
+}
+
+
+class OtpDeliveryFailed(AppError):
+    status_code = 503
+    default_code = "otp_delivery_failed"
+
+
+@dataclass(frozen=True)
+class LoginTokens:
+    user: User
+    access: str
+    refresh: str
+    created: bool
+
+
+def _code_hash(phone: str, code: str) -> str:
+    # Keyed with SECRET_KEY so a leaked table cannot be brute-forced offline
+    # without the key (a bare hash of 10^6 codes would fall in a second).
+    return hmac.new(settings.SECRET_KEY.encode(), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _invalid_code() -> InvalidInput:
+    return InvalidInput(
+        "The code is wrong or has expired. Ask for a new code.",
+        code="invalid_code",
+        fields={"code": ["The code is wrong or has expired."]},
+    )
+
+
+def otp_request(*, phone: str) -> None:
+    """Send a fresh login code to ``phone``.
+
+    Guarantees: the phone is a valid mobile number of an allowed country; at most
+    one code per phone per cooldown period (429 otherwise, nothing sent); only the
+    code's keyed hash is stored; the outcome never depends on whether the phone
+    has an account.
+    """
+    phone = normalize_mobile(phone)
+    if country_code(phone) not in settings.OTP_ALLOWED_COUNTRY_CODES:
+        raise InvalidInput(
+            "Login codes can only be sent to numbers in supported countries.",
+            code="country_not_allowed",
+            fields={"phone": ["This country is not supported."]},
+        )
+
+    cooldown = settings.OTP_RESEND_COOLDOWN_SECONDS
+    now = timezone.now()
+    # The cache gate is atomic across workers sharing Redis; the database check
+    # also covers per-process caches (the embedded default).
+    recent = OneTimeCode.objects.filter(phone=phone, created_at__gt=now - timedelta(seconds=cooldown)).exists()
+    if recent or not cache.add(f"otp-cooldown:{phone}", 1, timeout=cooldown):
+        raise TooManyRequests(
+            f"A code was sent to this number less than {cooldown} seconds ago. Wait before asking again.",
+            code="otp_cooldown",
+        )
+
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    with transaction.atomic():
+        # Only the newest code counts: retire any earlier live ones.
+        OneTimeCode.objects.filter(phone=phone, used_at__isnull=True).update(used_at=now)
+        OneTimeCode.objects.create(
+            phone=phone,
+            code_hash=_code_hash(phone, code),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.OTP_CODE_TTL_SECONDS),
+        )
+
+    language = User.objects.filter(phone=phone).values_list("preferred_language", flat=True).first()
+    text = _CODE_TEXT.get(language or Language.ARABIC, _CODE_TEXT[Language.ARABIC]).format(
+        code=code, minutes=settings.OTP_CODE_TTL_SECONDS // 60
+    )
+    try:
+        get_provider(settings.OTP_PROVIDER).send(phone, text, SMS)
+    except ProviderError as exc:
+        logger.warning("OTP delivery failed via %s: %s", settings.OTP_PROVIDER, exc)
+        raise OtpDeliveryFailed("We could not send a code right now. Try again in a minute.") from None
+
+
+def otp_verify(*, phone: str, code: str) -> LoginTokens:
+    """Exchange a phone and its code for JWT tokens, creating a customer on first login.
+
+    Guarantees: a code works once, before it expires, and only while fewer than
+    ``OTP_MAX_ATTEMPTS`` wrong tries were made. Each try reserves an attempt with
+    one atomic UPDATE before the comparison, so concurrent guesses cannot exceed
+    the limit; the comparison is constant-time.
+    """
+    phone = normalize_mobile(phone)
+    code = str(code or "").strip()
+    if len(code) != CODE_DIGITS or not code.isdigit():
+        raise _invalid_code()
+
+    now = timezone.now()
+    otp = (
+        OneTimeCode.objects.filter(phone=phone, used_at__isnull=True, expires_at__gt=now)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if otp is None:
+        raise _invalid_code()
+    live = OneTimeCode.objects.filter(
+        pk=otp.pk, used_at__isnull=True, expires_at__gt=now, failed_attempts__lt=settings.OTP_MAX_ATTEMPTS
+    )
+    if live.update(failed_attempts=F("failed_attempts") + 1) != 1:
+        raise _invalid_code()
+    if not hmac.compare_digest(otp.code_hash, _code_hash(phone, code)):
+        raise _invalid_code()
+    # Right code: spend it (once) and give back the attempt it reserved.
+    spent = OneTimeCode.objects.filter(pk=otp.pk, used_at__isnull=True).update(
+        used_at=now, failed_attempts=F("failed_attempts") - 1
+    )
+    if spent != 1:
+        raise _invalid_code()
+
+    user, created = User.objects.get_or_create(phone=phone, defaults={"role": Role.CUSTOMER})
+    if not user.is_active:
+        raise PermissionDenied("This account is disabled.", code="account_disabled")
+    refresh = RefreshToken.for_user(user)
+    User.objects.filter(pk=user.pk).update(last_login=now)
+    return LoginTokens(user=user, access=str(refresh.access_token), refresh=str(refresh), created=created)

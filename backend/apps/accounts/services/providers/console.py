@@ -1,0 +1,23 @@
+import logging
+import uuid
+
+from apps.accounts.services.providers.base import SMS, WHATSAPP, MessageProvider
+from apps.common.phones import national_display
+
+logger = logging.getLogger("salon.messages")
+
+
+class ConsoleProvider(MessageProvider):
+    """Development provider: one INFO log line per message, nothing leaves the machine.
+
+    The line names channel, phone and text, e.g.
+    ``OTP SMS to 0500000002: Your booking request is received for ...``.
+    """
+
+    name = "console"
+    channels = frozenset({SMS, WHATSAPP})
+
+    def send(self, phone: str, text: str, channel: str) -> str:
+        self.check_channel(channel)
+        logger.info("OTP %s to %s: %s", channel.upper(), national_display(phone), text)
+        return f"console-{uuid.uuid4().hex}"

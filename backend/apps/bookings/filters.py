@@ -1,0 +1,14 @@
+from django_filters import rest_framework as filters
+
+from apps.bookings.models import Booking, BookingStatus
+
+
+class BookingFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=BookingStatus.choices)
+    staff = filters.NumberFilter(field_name="staff_id")
+    start_from = filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
+    start_to = filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+
+    class Meta:
+        model = Booking
+        fields = ["status", "staff", "start_from", "start_to"]

@@ -1,0 +1,59 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class BookingStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed"
+    CANCELLED = "cancelled", "Cancelled"
+    COMPLETED = "completed", "Completed"
+    NO_SHOW = "no_show", "No-show"
+
+
+# Bookings that hold their staff member's time.
+ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+
+# The status machine (SPEC.md section 4): every other change is refused.
+ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    BookingStatus.PENDING: (BookingStatus.CONFIRMED, BookingStatus.CANCELLED),
+    BookingStatus.CONFIRMED: (BookingStatus.COMPLETED, BookingStatus.NO_SHOW, BookingStatus.CANCELLED),
+    BookingStatus.CANCELLED: (),
+    BookingStatus.COMPLETED: (),
+    BookingStatus.NO_SHOW: (),
+}
+
+
+class Booking(models.Model):
+    salon = models.ForeignKey("salons.Salon", on_delete=models.PROTECT, related_name="bookings")
+    service = models.ForeignKey("salons.Service", on_delete=models.PROTECT, related_name="bookings")
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customer_bookings"
+    )
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff_bookings")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=BookingStatus.choices, default=BookingStatus.PENDING)
+    note = models.TextField(max_length=500, blank=True)
+    # Counts moves of the booking; each move's notifications are keyed by it.
+    reschedule_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start", "id"]
+        indexes = [
+            models.Index(fields=["staff", "start"], name="booking_staff_start"),
+            models.Index(fields=["customer", "start"], name="booking_customer_start"),
+            models.Index(fields=["salon", "start"], name="booking_salon_start"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="booking_end_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Booking #{self.pk} {self.service_id} {self.start:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES

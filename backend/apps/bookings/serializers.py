@@ -1,0 +1,65 @@
+from rest_framework import serializers
+
+from apps.bookings.models import Booking, BookingStatus
+
+
+class OffsetOptionalDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date-time; without an offset it stays naive so the service can
+    read it in the salon's time zone."""
+
+    def enforce_timezone(self, value):
+        return value
+
+
+class BookingSerializer(serializers.ModelSerializer):
+    """A booking as clients see it; times in the salon's time zone, with offset."""
+
+    class Meta:
+        model = Booking
+        fields = [
+            "id",
+            "salon",
+            "service",
+            "customer",
+            "staff",
+            "start",
+            "end",
+            "status",
+            "note",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        tz = instance.salon.tz
+        data["start"] = instance.start.astimezone(tz).isoformat()
+        data["end"] = instance.end.astimezone(tz).isoformat()
+        return data
+
+
+class _BookingInputSerializer(serializers.Serializer):
+    def to_representation(self, instance):
+        return BookingSerializer(instance, context=self.context).data
+
+
+class BookingCreateSerializer(_BookingInputSerializer):
+    service = serializers.IntegerField(min_value=1)
+    staff = serializers.IntegerField(min_value=1)
+    start = OffsetOptionalDateTimeField(help_text="ISO 8601; without an offset it is read in the salon's time zone.")
+    note = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
+    customer = serializers.IntegerField(
+        min_value=1, required=False, help_text="Managers: the customer the booking is for. Customers: omit."
+    )
+
+
+class BookingUpdateSerializer(_BookingInputSerializer):
+    status = serializers.ChoiceField(choices=BookingStatus.choices, required=False)
+    start = OffsetOptionalDateTimeField(required=False)
+    note = serializers.CharField(max_length=500, allow_blank=True, required=False)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Send at least one of: status, start, note.")
+        return attrs

@@ -1,0 +1,302 @@
+"""Booking services: every rule about creating and changing a booking lives here.
+
+Each service runs in one transaction that also writes the notification rows the
+change causes, so a booking change and its messages commit or roll back together.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import Role, User
+from apps.bookings.models import ACTIVE_STATUSES, ALLOWED_TRANSITIONS, Booking, BookingStatus
+from apps.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from apps.notifications.models import NotificationEvent
+from apps.notifications.services import notify_booking_lifecycle, notify_on_status_change
+from apps.salons.models import Service, WorkingHours
+
+# Actions a person can take on an existing booking.
+CONFIRM = "confirm"
+CANCEL = "cancel"
+COMPLETE = "complete"
+RESCHEDULE = "reschedule"
+EDIT_NOTE = "edit_note"
+
+_ACTION_FOR_STATUS = {
+    BookingStatus.CONFIRMED: CONFIRM,
+    BookingStatus.CANCELLED: CANCEL,
+    BookingStatus.COMPLETED: COMPLETE,
+    BookingStatus.NO_SHOW: COMPLETE,
+}
+
+# What each role may do to a booking it can see (SPEC.md section 4). Managers
+# (and superusers) may do everything to their salon's bookings.
+_STAFF_ACTIONS = {CONFIRM, CANCEL, COMPLETE, RESCHEDULE, EDIT_NOTE}
+_CUSTOMER_ACTIONS = {CANCEL, RESCHEDULE, EDIT_NOTE}
+
+
+def _manages(actor: User, salon_id: int) -> bool:
+    return actor.is_superuser or (actor.role == Role.MANAGER and actor.salon_id == salon_id)
+
+
+def booking_is_visible_to(booking: Booking, actor: User) -> bool:
+    return (
+        _manages(actor, booking.salon_id)
+        or (actor.role == Role.STAFF and booking.staff_id == actor.pk)
+        or (actor.role == Role.CUSTOMER and booking.customer_id == actor.pk)
+    )
+
+
+def _ensure_may(actor: User, booking: Booking, action: str, *, now: datetime) -> None:
+    """Raise unless ``actor`` may take ``action`` on ``booking`` now.
+
+    A booking the actor cannot see is a 404, never a 403.
+    """
+    if not booking_is_visible_to(booking, actor):
+        raise NotFound("Booking not found.")
+    if _manages(actor, booking.salon_id):
+        return
+    if actor.role == Role.STAFF:
+        allowed = action in _STAFF_ACTIONS
+    else:
+        allowed = action in _CUSTOMER_ACTIONS
+    if not allowed:
+        raise PermissionDenied(f"You may not {action.replace('_', ' ')} this booking.", code="action_not_allowed")
+    if actor.role == Role.CUSTOMER and action in (CANCEL, RESCHEDULE) and now >= booking.start:
+        raise InvalidInput(
+            "This booking has already started; ask the salon to change it.", code="booking_already_started"
+        )
+    if actor.role == Role.STAFF and action == COMPLETE and now < booking.start:
+        raise InvalidInput("This booking has not started yet.", code="booking_not_started")
+
+
+def _aware_in_salon_tz(start: datetime, tz) -> datetime:
+    # A start without an offset is read in the salon's time zone.
+    if timezone.is_naive(start):
+        return start.replace(tzinfo=tz)
+    return start
+
+
+def _ensure_slot_is_bookable(
+    *, staff: User, service: Service, start: datetime, end: datetime, now: datetime, exclude_pk: int | None = None
+) -> None:
+    """Check the start is in the future, inside working hours and free for the staff member.
+
+    Call inside a transaction after locking the staff member's row, so two
+    requests for the same staff member check and write one after the other.
+    """
+    if start <= now:
+        raise InvalidInput(
+            "The start time is in the past.", code="start_in_past", fields={"start": ["Must be in the future."]}
+        )
+    tz = service.salon.tz
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    fits = local_start.date() == local_end.date() and any(
+        hours.covers(local_start.time(), local_end.time())
+        for hours in WorkingHours.objects.filter(staff=staff, weekday=local_start.weekday())
+    )
+    if not fits:
+        raise InvalidInput(
+            "The staff member does not work at that time.",
+            code="outside_working_hours",
+            fields={"start": ["Outside the staff member's working hours."]},
+        )
+    overlapping = Booking.objects.filter(staff=staff, status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start)
+    if exclude_pk is not None:
+        overlapping = overlapping.exclude(pk=exclude_pk)
+    if overlapping.exists():
+        raise Conflict(
+            "The staff member already has a booking at that time. Choose another time.", code="slot_taken"
+        )
+
+
+def _lock_staff(staff_id: int) -> None:
+    # One row lock per staff member serialises their bookings on PostgreSQL.
+    list(User.objects.select_for_update().filter(pk=staff_id).values_list("pk", flat=True))
+
+
+@transaction.atomic
+def booking_create(
+    *,
+    actor: User,
+    service_id: int,
+    staff_id: int,
+    start: datetime,
+    note: str = "",
+    customer_id: int | None = None,
+) -> Booking:
+    """Create a pending booking and record ``booking_created`` for customer and staff.
+
+    Customers book for themselves; managers for any customer at their salon;
+    staff may not create bookings. The slot must be in the future, within the
+    staff member's hours, for a service they perform, and free (409 otherwise).
+    """
+    now = timezone.now()
+    if actor.role == Role.STAFF and not actor.is_superuser:
+        raise PermissionDenied("Staff members cannot create bookings.", code="action_not_allowed")
+
+    service = Service.objects.select_related("salon").filter(pk=service_id, is_active=True).first()
+    if service is None:
+        raise InvalidInput("Unknown service.", code="unknown_service", fields={"service": ["Unknown service."]})
+
+    if actor.role == Role.CUSTOMER and not actor.is_superuser:
+        if customer_id is not None and customer_id != actor.pk:
+            raise PermissionDenied("Customers can only book for themselves.", code="action_not_allowed")
+        customer = actor
+    else:
+        if not _manages(actor, service.salon_id):
+            raise PermissionDenied("You can only book at your own salon.", code="other_salon")
+        customer = User.objects.filter(pk=customer_id, role=Role.CUSTOMER, is_active=True).first()
+        if customer_id is None or customer is None:
+            raise InvalidInput(
+                "Choose the customer this booking is for.",
+                code="unknown_customer",
+                fields={"customer": ["A customer is required."]},
+            )
+
+    staff = (
+        User.objects.filter(
+            pk=staff_id, is_active=True, role__in=[Role.STAFF, Role.MANAGER], salon_id=service.salon_id
+        ).first()
+        if staff_id is not None
+        else None
+    )
+    if staff is None:
+        raise InvalidInput(
+            "Unknown staff member for this salon.", code="unknown_staff", fields={"staff": ["Unknown staff member."]}
+        )
+    if not service.staff_members.filter(pk=staff.pk).exists():
+        raise InvalidInput(
+            "This staff member does not perform this service.",
+            code="staff_does_not_perform_service",
+            fields={"staff": ["Does not perform the chosen service."]},
+        )
+
+    start = _aware_in_salon_tz(start, service.salon.tz)
+    end = start + timedelta(minutes=service.duration_minutes)
+    _lock_staff(staff.pk)
+    _ensure_slot_is_bookable(staff=staff, service=service, start=start, end=end, now=now)
+
+    booking = Booking.objects.create(
+        salon=service.salon,
+        service=service,
+        customer=customer,
+        staff=staff,
+        start=start,
+        end=end,
+        note=note.strip(),
+        status=BookingStatus.PENDING,
+    )
+    notify_booking_lifecycle(booking, NotificationEvent.BOOKING_CREATED)
+    return booking
+
+
+def _locked_booking(booking_id: int) -> Booking:
+    booking = (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("salon", "service__salon", "customer", "staff")
+        .filter(pk=booking_id)
+        .first()
+    )
+    if booking is None:
+        raise NotFound("Booking not found.")
+    return booking
+
+
+@transaction.atomic
+def booking_change_status(*, actor: User, booking_id: int, status: str) -> Booking:
+    """Move a booking along its status machine and notify on confirm/cancel.
+
+    A request for the current status changes and sends nothing. Any change not
+    in ``ALLOWED_TRANSITIONS`` is a 400 naming the allowed next statuses.
+    """
+    now = timezone.now()
+    booking = _locked_booking(booking_id)
+    if not booking_is_visible_to(booking, actor):
+        raise NotFound("Booking not found.")
+    previous = booking.status
+    if status == previous:
+        return booking
+    allowed = ALLOWED_TRANSITIONS[previous]
+    if status not in allowed:
+        allowed_text = ", ".join(allowed) or "none"
+        raise InvalidInput(
+            f"A {previous} booking cannot become {status}. Allowed next statuses: {allowed_text}.",
+            code="invalid_transition",
+            fields={"status": [f"Allowed next statuses: {allowed_text}."]},
+        )
+    _ensure_may(actor, booking, _ACTION_FOR_STATUS[status], now=now)
+    booking.status = status
+    booking.save(update_fields=["status", "updated_at"])
+    notify_on_status_change(booking, previous)
+    return booking
+
+
+@transaction.atomic
+def booking_reschedule(*, actor: User, booking_id: int, start: datetime) -> Booking:
+    """Move an active booking to a new start (same rules as creating one).
+
+    Whoever may cancel the booking may move it. Each real move notifies customer
+    and staff once, naming the old and the new time; the same start again is a
+    no-op that sends nothing.
+    """
+    now = timezone.now()
+    booking = _locked_booking(booking_id)
+    _ensure_may(actor, booking, RESCHEDULE, now=now)
+    if not booking.is_active:
+        raise InvalidInput(
+            f"A {booking.status} booking cannot be moved.", code="invalid_transition", fields={"start": ["Not active."]}
+        )
+    start = _aware_in_salon_tz(start, booking.salon.tz)
+    if start == booking.start:
+        return booking
+    end = start + timedelta(minutes=booking.service.duration_minutes)
+    _lock_staff(booking.staff_id)
+    _ensure_slot_is_bookable(
+        staff=booking.staff, service=booking.service, start=start, end=end, now=now, exclude_pk=booking.pk
+    )
+    previous_start = booking.start
+    booking.start, booking.end = start, end
+    booking.reschedule_count += 1
+    booking.save(update_fields=["start", "end", "reschedule_count", "updated_at"])
+    notify_booking_lifecycle(
+        booking,
+        NotificationEvent.BOOKING_RESCHEDULED,
+        sequence=booking.reschedule_count,
+        previous_start=previous_start,
+    )
+    return booking
+
+
+@transaction.atomic
+def booking_update_note(*, actor: User, booking_id: int, note: str) -> Booking:
+    """Change the booking's note; anyone who can see the booking may."""
+    booking = _locked_booking(booking_id)
+    _ensure_may(actor, booking, EDIT_NOTE, now=timezone.now())
+    booking.note = note.strip()
+    booking.save(update_fields=["note", "updated_at"])
+    return booking
+
+
+@dataclass(frozen=True)
+class BookingChanges:
+    status: str | None = None
+    start: datetime | None = None
+    note: str | None = None
+
+
+@transaction.atomic
+def booking_update(*, actor: User, booking_id: int, changes: BookingChanges) -> Booking:
+    """Apply a PATCH: note, then a move, then a status change, all in one transaction."""
+    booking = _locked_booking(booking_id)
+    if not booking_is_visible_to(booking, actor):
+        raise NotFound("Booking not found.")
+    if changes.note is not None and changes.note.strip() != booking.note:
+        booking = booking_update_note(actor=actor, booking_id=booking_id, note=changes.note)
+    if changes.start is not None:
+        booking = booking_reschedule(actor=actor, booking_id=booking_id, start=changes.start)
+    if changes.status is not None:
+        booking = booking_change_status(actor=actor, booking_id=booking_id, status=changes.status)
+    return booking

@@ -1,0 +1,54 @@
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import viewsets
+
+from apps.bookings import selectors
+from apps.bookings.filters import BookingFilter
+from apps.bookings.serializers import BookingCreateSerializer, BookingSerializer, BookingUpdateSerializer
+from apps.bookings.services import BookingChanges, booking_create, booking_update
+
+
+@extend_schema_view(
+    create=extend_schema(request=BookingCreateSerializer, responses={201: BookingSerializer}),
+    partial_update=extend_schema(request=BookingUpdateSerializer, responses={200: BookingSerializer}),
+)
+class BookingViewSet(viewsets.ModelViewSet):
+    """Bookings, scoped to the user: a booking you may not see is a 404.
+
+    Bookings are never deleted through the API (DELETE and PUT are 405): they are
+    cancelled with ``PATCH {"status": "cancelled"}`` and their messages stay on record.
+    """
+
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    filterset_class = BookingFilter
+
+    def get_queryset(self):
+        return selectors.booking_list(user=self.request.user)
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return BookingCreateSerializer
+        if self.action == "partial_update":
+            return BookingUpdateSerializer
+        return BookingSerializer
+
+    def perform_create(self, serializer):
+        # booking_create records booking_created for customer and staff
+        # (notifications.services.notify_booking_lifecycle) in its transaction.
+        data = serializer.validated_data
+        serializer.instance = booking_create(
+            actor=self.request.user,
+            service_id=data["service"],
+            staff_id=data["staff"],
+            start=data["start"],
+            note=data.get("note", ""),
+            customer_id=data.get("customer"),
+        )
+
+    def perform_update(self, serializer):
+        # booking_update compares the previous status and calls
+        # notifications.services.notify_on_status_change in its transaction.
+        serializer.instance = booking_update(
+            actor=self.request.user,
+            booking_id=serializer.instance.pk,
+            changes=BookingChanges(**serializer.validated_data),
+        )

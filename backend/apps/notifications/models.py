@@ -1,0 +1,73 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class NotificationEvent(models.TextChoices):
+    BOOKING_CREATED = "booking_created", "Booking created"
+    BOOKING_CONFIRMED = "booking_confirmed", "Booking confirmed"
+    BOOKING_CANCELLED = "booking_cancelled", "Booking cancelled"
+    BOOKING_RESCHEDULED = "booking_rescheduled", "Booking rescheduled"
+    BOOKING_REMINDER = "booking_reminder", "Booking reminder"
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class NotificationChannel(models.TextChoices):
+    SMS = "sms", "SMS"
+    WHATSAPP = "whatsapp", "WhatsApp"
+
+
+class Notification(models.Model):
+    """One message to one recipient about one booking event on one channel.
+
+    The row is the audit record and the outbox entry at once: it is written in
+    the transaction that changed the booking, then delivered after commit.
+    """
+
+    booking = models.ForeignKey("bookings.Booking", on_delete=models.PROTECT, related_name="notifications")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications"
+    )
+    phone = models.CharField("phone as sent", max_length=16, blank=True)
+    event = models.CharField(max_length=32, choices=NotificationEvent.choices)
+    channel = models.CharField(max_length=16, choices=NotificationChannel.choices)
+    # 0 for one-off events; the booking's move number for reschedules, so that
+    # every move is told once.
+    sequence = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING, db_index=True
+    )
+    provider = models.CharField(max_length=32, blank=True)
+    message = models.TextField()
+    reason = models.TextField("reason for failure or skip", blank=True)
+    provider_message_id = models.CharField(max_length=128, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # A worker owns the row until then; after it, another may pick it up.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking", "recipient", "event", "channel"],
+                condition=~models.Q(event="booking_rescheduled"),
+                name="notification_once_per_booking_recipient_event_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["booking", "recipient", "event", "channel", "sequence"],
+                name="notification_once_per_move",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="notification_status_created")]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.recipient_id} via {self.channel}: {self.status}"

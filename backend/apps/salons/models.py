@@ -1,0 +1,109 @@
+import zoneinfo
+from datetime import time
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone (e.g. Asia/Riyadh).")
+
+
+def default_time_zone() -> str:
+    return settings.SALON_DEFAULT_TIME_ZONE
+
+
+class Salon(models.Model):
+    name = models.CharField(max_length=120)
+    name_ar = models.CharField("Arabic name", max_length=120, blank=True)
+    address = models.CharField(max_length=255, blank=True)
+    time_zone = models.CharField(max_length=64, default=default_time_zone, validators=[validate_time_zone])
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    def display_name(self, language: str) -> str:
+        return self.name_ar if language == "ar" and self.name_ar else self.name
+
+
+class Service(models.Model):
+    salon = models.ForeignKey(Salon, on_delete=models.PROTECT, related_name="services")
+    name = models.CharField(max_length=120)
+    name_ar = models.CharField("Arabic name", max_length=120, blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(5), MaxValueValidator(600)])
+    price = models.DecimalField(
+        "price (SAR)", max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    is_active = models.BooleanField(default=True)
+    staff_members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="services_performed",
+        blank=True,
+        limit_choices_to={"role__in": ["staff", "manager"]},
+        help_text="Staff members of this salon who perform the service.",
+    )
+
+    class Meta:
+        ordering = ["salon_id", "name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(duration_minutes__gte=5), name="service_duration_at_least_5"),
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="service_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.salon})"
+
+    def display_name(self, language: str) -> str:
+        return self.name_ar if language == "ar" and self.name_ar else self.name
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class WorkingHours(models.Model):
+    """One interval of a staff member's weekly hours, in the salon's local time.
+
+    Several intervals per weekday make a split shift.
+    """
+
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+
+    class Meta:
+        ordering = ["staff_id", "weekday", "start_time"]
+        verbose_name_plural = "working hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_time__gt=models.F("start_time")),
+                name="working_hours_end_after_start",
+                violation_error_message="End time must be after start time.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+    def covers(self, start: time, end: time) -> bool:
+        return self.start_time <= start and end <= self.end_time

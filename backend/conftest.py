@@ -1,0 +1,94 @@
+"""Fixtures shared by the whole suite."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from apps.common.tests.factories import ServiceFactory, StaffFactory, UserFactory
+
+RIYADH = ZoneInfo("Asia/Riyadh")
+# Every test runs at this moment unless it travels elsewhere: a Saturday morning
+# in Riyadh, the day before the SPEC's example booking (2026-03-01 10:00).
+NOW = datetime(2026, 2, 28, 8, 0, tzinfo=RIYADH)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(settings):
+    cache.clear()
+    settings.OTP_PROVIDER = "console"
+    settings.NOTIFICATION_PROVIDER = "console"
+    settings.NOTIFICATION_DEFAULT_CHANNEL = "sms"
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def now():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+class Api:
+    """A JSON client that runs on-commit work (message delivery) like a real request."""
+
+    def __init__(self, capture):
+        self.client = APIClient()
+        self._capture = capture
+
+    def as_user(self, user):
+        if user is None:
+            self.client.credentials()
+        else:
+            token = RefreshToken.for_user(user).access_token
+            self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return self
+
+    def _call(self, method, path, data=None, **extra):
+        with self._capture(execute=True):
+            return getattr(self.client, method)(path, data, format="json", **extra)
+
+    def get(self, path, data=None, **extra):
+        with self._capture(execute=True):
+            return self.client.get(path, data, **extra)
+
+    def post(self, path, data=None, **extra):
+        return self._call("post", path, data, **extra)
+
+    def patch(self, path, data=None, **extra):
+        return self._call("patch", path, data, **extra)
+
+    def put(self, path, data=None, **extra):
+        return self._call("put", path, data, **extra)
+
+    def delete(self, path, data=None, **extra):
+        return self._call("delete", path, data, **extra)
+
+
+@pytest.fixture
+def api(django_capture_on_commit_callbacks):
+    return Api(django_capture_on_commit_callbacks)
+
+
+@pytest.fixture
+def haircut(db):
+    return ServiceFactory(salon__name="Main Salon", salon__name_ar="الصالون الرئيسي")
+
+
+@pytest.fixture
+def salon(haircut):
+    return haircut.salon
+
+
+@pytest.fixture
+def stylist(haircut):
+    return StaffFactory(salon=haircut.salon, services=[haircut], name="Sara", preferred_language="ar")
+
+
+@pytest.fixture
+def customer(db):
+    return UserFactory(name="Chris", preferred_language="en")
