@@ -1,5 +1,6 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
+from rest_framework.exceptions import MethodNotAllowed
 
 from apps.bookings import selectors
 from apps.bookings.filters import BookingFilter
@@ -20,6 +21,12 @@ class BookingViewSet(viewsets.ModelViewSet):
 
     http_method_names = ["get", "post", "patch", "head", "options"]
     filterset_class = BookingFilter
+
+    def initial(self, request, *args, **kwargs):
+        # DELETE/PUT are 405 for everyone, signed in or not: answer before authentication.
+        if request.method.lower() not in self.http_method_names:
+            raise MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
 
     def get_queryset(self):
         return selectors.booking_list(user=self.request.user)
