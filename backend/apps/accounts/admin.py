@@ -11,7 +11,21 @@ class UserChangeForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = "__all__"
+        fields = [
+            "phone",
+            "password",
+            "name",
+            "preferred_language",
+            "role",
+            "salon",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "groups",
+            "user_permissions",
+            "last_login",
+            "date_joined",
+        ]
 
 
 class UserCreationForm(forms.ModelForm):

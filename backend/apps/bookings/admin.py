@@ -56,7 +56,7 @@ class BookingAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    fields = readonly_fields[:7] + ["note"] + readonly_fields[7:]
+    fields = [*readonly_fields[:7], "note", *readonly_fields[7:]]
     inlines = [NotificationInline]
     actions = [
         _status_action(BookingStatus.CONFIRMED, "Confirm"),

@@ -27,9 +27,7 @@ ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
 class Booking(models.Model):
     salon = models.ForeignKey("salons.Salon", on_delete=models.PROTECT, related_name="bookings")
     service = models.ForeignKey("salons.Service", on_delete=models.PROTECT, related_name="bookings")
-    customer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customer_bookings"
-    )
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customer_bookings")
     staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff_bookings")
     start = models.DateTimeField()
     end = models.DateTimeField()

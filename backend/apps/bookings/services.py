@@ -58,11 +58,8 @@ def _ensure_may(actor: User, booking: Booking, action: str, *, now: datetime) ->
         raise NotFound("Booking not found.")
     if _manages(actor, booking.salon_id):
         return
-    if actor.role == Role.STAFF:
-        allowed = action in _STAFF_ACTIONS
-    else:
-        allowed = action in _CUSTOMER_ACTIONS
-    if not allowed:
+    allowed = _STAFF_ACTIONS if actor.role == Role.STAFF else _CUSTOMER_ACTIONS
+    if action not in allowed:
         raise PermissionDenied(f"You may not {action.replace('_', ' ')} this booking.", code="action_not_allowed")
     if actor.role == Role.CUSTOMER and action in (CANCEL, RESCHEDULE) and now >= booking.start:
         raise InvalidInput(
@@ -107,9 +104,7 @@ def _ensure_slot_is_bookable(
     if exclude_pk is not None:
         overlapping = overlapping.exclude(pk=exclude_pk)
     if overlapping.exists():
-        raise Conflict(
-            "The staff member already has a booking at that time. Choose another time.", code="slot_taken"
-        )
+        raise Conflict("The staff member already has a booking at that time. Choose another time.", code="slot_taken")
 
 
 def _lock_staff(staff_id: int) -> None:

@@ -42,25 +42,17 @@ TEXTS: dict[tuple[str, str, str], str] = {
     (Event.BOOKING_RESCHEDULED, STAFF, Language.ENGLISH): (
         "Appointment moved: {customer} for {service} at {salon}, from {previous_when} to {when}."
     ),
-    (Event.BOOKING_REMINDER, STAFF, Language.ENGLISH): (
-        "Reminder: {customer} for {service} at {salon} on {when}."
-    ),
+    (Event.BOOKING_REMINDER, STAFF, Language.ENGLISH): ("Reminder: {customer} for {service} at {salon} on {when}."),
     # Customer, Arabic
     (Event.BOOKING_CREATED, CUSTOMER, Language.ARABIC): (
         "تم استلام طلب حجزك لخدمة {service} في {salon} بتاريخ {when}."
     ),
-    (Event.BOOKING_CONFIRMED, CUSTOMER, Language.ARABIC): (
-        "تم تأكيد حجزك لخدمة {service} في {salon} بتاريخ {when}."
-    ),
-    (Event.BOOKING_CANCELLED, CUSTOMER, Language.ARABIC): (
-        "تم إلغاء حجزك لخدمة {service} في {salon} بتاريخ {when}."
-    ),
+    (Event.BOOKING_CONFIRMED, CUSTOMER, Language.ARABIC): ("تم تأكيد حجزك لخدمة {service} في {salon} بتاريخ {when}."),
+    (Event.BOOKING_CANCELLED, CUSTOMER, Language.ARABIC): ("تم إلغاء حجزك لخدمة {service} في {salon} بتاريخ {when}."),
     (Event.BOOKING_RESCHEDULED, CUSTOMER, Language.ARABIC): (
         "تم نقل حجزك لخدمة {service} في {salon} من {previous_when} إلى {when}."
     ),
-    (Event.BOOKING_REMINDER, CUSTOMER, Language.ARABIC): (
-        "تذكير: موعد حجزك لخدمة {service} في {salon} بتاريخ {when}."
-    ),
+    (Event.BOOKING_REMINDER, CUSTOMER, Language.ARABIC): ("تذكير: موعد حجزك لخدمة {service} في {salon} بتاريخ {when}."),
     # Staff, Arabic
     (Event.BOOKING_CREATED, STAFF, Language.ARABIC): (
         "طلب حجز جديد: {customer} لخدمة {service} في {salon} بتاريخ {when}."

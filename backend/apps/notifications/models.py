@@ -31,9 +31,7 @@ class Notification(models.Model):
     """
 
     booking = models.ForeignKey("bookings.Booking", on_delete=models.PROTECT, related_name="notifications")
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications"
-    )
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications")
     phone = models.CharField("phone as sent", max_length=16, blank=True)
     event = models.CharField(max_length=32, choices=NotificationEvent.choices)
     channel = models.CharField(max_length=16, choices=NotificationChannel.choices)

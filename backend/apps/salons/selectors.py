@@ -17,9 +17,7 @@ def service_list(*, salon_id: int | None = None) -> QuerySet[Service]:
 
 def staff_list(*, salon_id: int | None = None, service_id: int | None = None) -> QuerySet[User]:
     """Bookable people: active staff and managers who perform at least one active service."""
-    staff = User.objects.filter(
-        is_active=True, role__in=[Role.STAFF, Role.MANAGER], services_performed__is_active=True
-    )
+    staff = User.objects.filter(is_active=True, role__in=[Role.STAFF, Role.MANAGER], services_performed__is_active=True)
     if salon_id is not None:
         staff = staff.filter(salon_id=salon_id)
     if service_id is not None:

@@ -39,6 +39,7 @@ CODE_DIGITS = 6
 __all__ = [
     "SMS",
     "WHATSAPP",
+    "LoginTokens",
     "MessageProvider",
     "PermanentProviderError",
     "ProviderError",
@@ -46,7 +47,6 @@ __all__ = [
     "get_provider",
     "otp_request",
     "otp_verify",
-    "LoginTokens",
 ]
 
 _CODE_TEXT = {

@@ -268,9 +268,7 @@ def test_reschedule_moves_the_booking_and_tells_both_with_old_and_new_time(api, 
     rows = Notification.objects.filter(booking_id=booking_id, event=NotificationEvent.BOOKING_RESCHEDULED)
     assert rows.count() == 2
     customer_text = rows.get(recipient=customer).message
-    assert customer_text == (
-        "Your booking for Haircut at Main Salon moved from 2026-03-01 10:00 to 2026-03-01 15:00."
-    )
+    assert customer_text == ("Your booking for Haircut at Main Salon moved from 2026-03-01 10:00 to 2026-03-01 15:00.")
 
     again = api.as_user(customer).patch(f"/api/bookings/{booking_id}/", {"start": "2026-03-01T15:00:00+03:00"})
     assert again.status_code == 200

@@ -87,7 +87,9 @@ class BookingFactory(factory.django.DjangoModelFactory):
     staff = factory.SubFactory(StaffFactory, salon=factory.SelfAttribute("..salon"))
     # Tomorrow at 10:00 Riyadh time (inside the factories' working hours).
     start = factory.LazyFunction(
-        lambda: (timezone.now() + timedelta(days=1)).astimezone(RIYADH).replace(hour=10, minute=0, second=0, microsecond=0)
+        lambda: (timezone.now() + timedelta(days=1))
+        .astimezone(RIYADH)
+        .replace(hour=10, minute=0, second=0, microsecond=0)
     )
     end = factory.LazyAttribute(lambda o: o.start + timedelta(minutes=o.service.duration_minutes))
     status = BookingStatus.PENDING

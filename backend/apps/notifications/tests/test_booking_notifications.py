@@ -22,9 +22,7 @@ TWILIO_SEND = f"{TWILIO}/2010-04-01/Accounts/AC123/Messages.json"
 
 
 def _create(api, customer, haircut, stylist, start=BOOKING_START):
-    return api.as_user(customer).post(
-        "/api/bookings/", {"service": haircut.pk, "staff": stylist.pk, "start": start}
-    )
+    return api.as_user(customer).post("/api/bookings/", {"service": haircut.pk, "staff": stylist.pk, "start": start})
 
 
 def _rows(booking_id, event):
@@ -57,7 +55,10 @@ def test_creating_a_booking_sends_customer_and_staff_a_message_through_the_conso
     assert all(row.provider_message_id and row.attempts == 1 and row.sent_at for row in rows)
     lines = [record.getMessage() for record in caplog.records if record.name == "salon.messages"]
     customer_phone = "0" + customer.phone[4:]
-    assert f"OTP SMS to {customer_phone}: Your booking request is received for Haircut at Main Salon on 2026-03-01 10:00." in lines
+    assert (
+        f"OTP SMS to {customer_phone}: Your booking request is received for Haircut at Main Salon on 2026-03-01 10:00."
+        in lines
+    )
     staff_line = next(line for line in lines if line.startswith(f"OTP SMS to 0{stylist.phone[4:]}: "))
     assert "Chris" in staff_line and "قص الشعر" in staff_line and "2026-03-01 10:00" in staff_line
     assert len(lines) == 2
@@ -197,7 +198,12 @@ def test_a_rolled_back_booking_change_leaves_no_message(now, customer, haircut, 
     from apps.bookings.services import booking_create
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        booking_create(actor=customer, service_id=haircut.pk, staff_id=stylist.pk, start=Booking._meta.get_field("start").to_python(BOOKING_START))
+        booking_create(
+            actor=customer,
+            service_id=haircut.pk,
+            staff_id=stylist.pk,
+            start=Booking._meta.get_field("start").to_python(BOOKING_START),
+        )
         raise RuntimeError("something after the booking failed")
 
     assert Booking.objects.count() == 0
