@@ -6,8 +6,11 @@ VENV := .venv
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+# The PostgreSQL pass of `make test` (pytest-django creates and drops test_salon).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/salon
+CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test test-sqlite test-postgres lint format demo migrate clean
+.PHONY: install run test test-sqlite test-postgres lint format demo migrate clean worker beat bench
 
 $(STAMP): backend/requirements.txt backend/requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,8 +29,30 @@ run: migrate
 	cd backend && OTP_PROVIDER=console NOTIFICATION_PROVIDER=console DEBUG=1 \
 		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: install
-	cd backend && $(BIN)/python -m pytest -q
+# SQLite always; PostgreSQL (with the Redis and worker tests) where it answers.
+# SALON_REQUIRE_SERVICES=1 (CI) makes a missing PostgreSQL or Redis a failure.
+test: test-sqlite test-postgres
+
+test-sqlite: install
+	@echo "== tests on SQLite"
+	cd backend && DATABASE_URL= $(BIN)/python -m pytest -q
+
+test-postgres: install
+	@if $(BIN)/python backend/scripts/postgres_answers.py "$(TEST_DATABASE_URL)"; then \
+		echo "== tests on PostgreSQL ($(TEST_DATABASE_URL))"; \
+		cd backend && DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/python -m pytest -q; \
+	elif [ "$$SALON_REQUIRE_SERVICES" = "1" ]; then \
+		echo "PostgreSQL does not answer at $(TEST_DATABASE_URL) and SALON_REQUIRE_SERVICES=1"; exit 1; \
+	else \
+		echo "== PostgreSQL does not answer at $(TEST_DATABASE_URL): skipping the PostgreSQL pass"; \
+	fi
+
+# A Celery worker and the beat scheduler (the periodic sweep) for a production-like setup.
+worker: install
+	cd backend && CELERY_BROKER_URL="$(CELERY_BROKER_URL)" $(BIN)/celery -A salon_api worker --pool prefork --concurrency $${WORKER_CONCURRENCY:-8} -l info
+
+beat: install
+	cd backend && CELERY_BROKER_URL="$(CELERY_BROKER_URL)" $(BIN)/celery -A salon_api beat -l info
 
 lint: install
 	cd backend && $(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -1,11 +1,14 @@
 """Fixtures shared by the whole suite."""
 
+import os
+import shutil
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -92,3 +95,42 @@ def stylist(haircut):
 @pytest.fixture
 def customer(db):
     return UserFactory(name="Chris", preferred_language="en")
+
+
+# --- real services ------------------------------------------------------------
+# Tests that need PostgreSQL, Redis or real worker processes skip when those are
+# absent (a newcomer's laptop); SALON_REQUIRE_SERVICES=1 (CI) turns that into a
+# failure. They run in the PostgreSQL pass of `make test`.
+REQUIRE_SERVICES = os.environ.get("SALON_REQUIRE_SERVICES") == "1"
+TEST_REDIS_URL = os.environ.get("SALON_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def service_missing(what: str):
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is not available and SALON_REQUIRE_SERVICES=1")
+    pytest.skip(f"{what} is not available")
+
+
+@pytest.fixture
+def postgres(transactional_db):
+    """Committed data on PostgreSQL, visible to other processes."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: runs in the PostgreSQL pass of `make test`")
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    import redis
+
+    try:
+        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        service_missing(f"Redis at {TEST_REDIS_URL}")
+    return TEST_REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def redis_server_binary():
+    if shutil.which("redis-server") is None:
+        service_missing("the redis-server program")
+    return shutil.which("redis-server")

@@ -17,7 +17,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    # An empty variable counts as unset (`DATABASE_URL= make test-sqlite`).
+    return os.environ.get(name) or default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -195,7 +196,42 @@ PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "SA")
 NOTIFICATION_PROVIDER = env_str("NOTIFICATION_PROVIDER", OTP_PROVIDER)
 NOTIFICATION_DEFAULT_CHANNEL = env_str("NOTIFICATION_DEFAULT_CHANNEL", "sms")
 # How long a worker owns a claimed notification before another may retry it.
-NOTIFICATION_CLAIM_SECONDS = env_int("NOTIFICATION_CLAIM_SECONDS", 120)
+NOTIFICATION_CLAIM_SECONDS = env_int("NOTIFICATION_CLAIM_SECONDS", 60)
+
+# Delivery: attempts per message (all errors count), exponential backoff with
+# jitter between transient failures, and the sweep that re-enqueues messages
+# whose enqueue was lost (broker down at commit, worker killed).
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 5)
+NOTIFICATION_RETRY_BACKOFF_SECONDS = float(env_str("NOTIFICATION_RETRY_BACKOFF_SECONDS", "5"))
+NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS = float(env_str("NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS", "600"))
+NOTIFICATION_SWEEP_AFTER_SECONDS = env_int("NOTIFICATION_SWEEP_AFTER_SECONDS", 120)
+NOTIFICATION_SWEEP_INTERVAL_SECONDS = env_int("NOTIFICATION_SWEEP_INTERVAL_SECONDS", 60)
+
+# --- Celery ------------------------------------------------------------------
+# No broker configured: tasks run in-process after commit (embedded default).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "salon")
+CELERY_TASK_IGNORE_RESULT = True
+# At-least-once: a task is acknowledged after it ran, a task whose worker died is
+# delivered again, and a worker holds one message per process/thread at a time.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Unacknowledged messages of a lost worker come back after this long; it
+    # must exceed the longest retry countdown (NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS).
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "socket_connect_timeout": 2,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish with the broker down must not hold the booking request: try briefly,
+# then give up; the sweep sends the message once the broker is back.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_BEAT_SCHEDULE = {
+    "notifications-sweep": {"task": "notifications.sweep", "schedule": float(NOTIFICATION_SWEEP_INTERVAL_SECONDS)},
+}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Providers (issue 5 adds the rest) ---------------------------------------
 PROVIDER_HTTP_TIMEOUT_SECONDS = float(env_str("PROVIDER_HTTP_TIMEOUT_SECONDS", "10"))

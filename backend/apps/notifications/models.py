@@ -46,6 +46,9 @@ class Notification(models.Model):
     reason = models.TextField("reason for failure or skip", blank=True)
     provider_message_id = models.CharField(max_length=128, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # ``attempts`` when the row was last queued again by a resend: each resend
+    # gets a fresh retry budget while ``attempts`` keeps the whole history.
+    attempts_at_requeue = models.PositiveIntegerField(default=0)
     # A worker owns the row until then; after it, another may pick it up.
     claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

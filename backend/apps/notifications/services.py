@@ -5,6 +5,8 @@ rolled-back change leaves no message behind; delivery starts only after commit.
 """
 
 import logging
+import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -75,6 +77,8 @@ def send_booking_notification(
             notification.reason = NO_PHONE_REASON
             notification.save()
             return notification
+        if notification.status == NotificationStatus.FAILED:
+            notification.attempts_at_requeue = notification.attempts
         notification.status = NotificationStatus.PENDING
         notification.save()
         transaction.on_commit(partial(enqueue_delivery, notification.pk), robust=True)
@@ -104,54 +108,137 @@ def notify_on_status_change(booking: Booking, previous_status: str) -> list[Noti
     return notify_booking_lifecycle(booking, event)
 
 
-def enqueue_delivery(notification_id: int) -> None:
-    """Hand a committed notification to delivery (in-process in the embedded setup)."""
-    notification_deliver(notification_id=notification_id)
+def enqueue_delivery(notification_id: int, *, countdown: float | None = None) -> bool:
+    """Queue one notification for delivery; return whether it was handed over.
+
+    With a broker this publishes the ``notifications.send`` task; without one the
+    task runs here and now (embedded setup). A broker that cannot be reached is
+    logged, not raised: the row stays ``pending`` and ``notification_sweep``
+    queues it again once the broker is back.
+    """
+    from apps.notifications.tasks import send_notification
+
+    try:
+        send_notification.apply_async((notification_id,), countdown=countdown)
+    except Exception as exc:  # kombu raises several types for an unreachable broker
+        logger.warning("Could not enqueue notification %s (the sweep will retry): %s", notification_id, exc)
+        return False
+    return True
 
 
-def notification_deliver(*, notification_id: int) -> Notification | None:
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What one delivery attempt did; ``retry_in`` is set when it should run again."""
+
+    status: str
+    retry_in: float | None = None
+
+
+def retry_delay(attempt: int) -> float:
+    """Exponential backoff with jitter: about base * 2^(attempt-1), capped, never below half of it."""
+    ceiling = min(
+        settings.NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS,
+        settings.NOTIFICATION_RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1),
+    )
+    # Jitter spreads retries of a provider outage; it is not a security value.
+    return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311
+
+
+def notification_deliver(*, notification_id: int, can_retry: bool = True) -> DeliveryOutcome:
     """Send one pending notification through its provider and record the outcome.
 
     Safe to run twice or concurrently: the row is claimed with one conditional
-    UPDATE (status ``pending`` and no live claim), so only one caller sends it;
-    the others, and any caller after it was sent, return ``None``.
+    UPDATE (status ``pending`` and no live claim) that also counts the attempt,
+    so only one caller sends it; the others, and any caller after it was sent,
+    change nothing. A transient provider error keeps the row ``pending`` and asks
+    for a retry after a backoff, until ``NOTIFICATION_MAX_ATTEMPTS`` attempts
+    (since the last resend) were made; a permanent error, or the last attempt,
+    marks it ``failed`` with the provider's reason.
     """
     now = timezone.now()
-    claimed = (
-        Notification.objects.filter(pk=notification_id, status=NotificationStatus.PENDING)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(
-            claimed_until=now + timedelta(seconds=settings.NOTIFICATION_CLAIM_SECONDS),
-            attempts=F("attempts") + 1,
-        )
+    claimable = Notification.objects.filter(pk=notification_id, status=NotificationStatus.PENDING).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+    )
+    claimed = claimable.update(
+        claimed_until=now + timedelta(seconds=settings.NOTIFICATION_CLAIM_SECONDS),
+        attempts=F("attempts") + 1,
+        updated_at=now,
     )
     if not claimed:
-        return None
+        row = Notification.objects.filter(pk=notification_id).values("status", "claimed_until").first()
+        if row is None:
+            return DeliveryOutcome(status="missing")
+        if can_retry and row["status"] == NotificationStatus.PENDING and row["claimed_until"]:
+            # Another run holds it (or this is a scheduled retry whose timer fired a
+            # moment early): look again when that claim ends. If the holder sent
+            # it by then, that run does nothing.
+            wait = max((row["claimed_until"] - now).total_seconds(), 0) + 0.05
+            return DeliveryOutcome(status=row["status"], retry_in=wait)
+        return DeliveryOutcome(status=row["status"])
+
     notification = Notification.objects.get(pk=notification_id)
+    # Outcomes are written only while the row is still pending, so a worker whose
+    # lease ran out cannot overwrite what another worker recorded since.
+    still_pending = Notification.objects.filter(pk=notification_id, status=NotificationStatus.PENDING)
     try:
         message_id = get_provider(notification.provider).send(
             notification.phone, notification.message, notification.channel
         )
     except ProviderError as exc:
+        attempts_used = notification.attempts - notification.attempts_at_requeue
+        if exc.transient and can_retry and attempts_used < settings.NOTIFICATION_MAX_ATTEMPTS:
+            delay = retry_delay(attempts_used)
+            logger.info(
+                "Notification %s attempt %s failed, retry in %.1fs: %s", notification_id, attempts_used, delay, exc
+            )
+            still_pending.update(
+                reason=f"Attempt {attempts_used} failed: {exc}"[:1000],
+                # Reserve the row for the scheduled retry so the sweep leaves it alone.
+                claimed_until=timezone.now() + timedelta(seconds=delay),
+                updated_at=timezone.now(),
+            )
+            return DeliveryOutcome(status=NotificationStatus.PENDING, retry_in=delay)
         logger.warning("Notification %s failed via %s: %s", notification_id, notification.provider, exc)
-        Notification.objects.filter(pk=notification_id).update(
+        still_pending.update(
             status=NotificationStatus.FAILED, reason=str(exc)[:1000], claimed_until=None, updated_at=timezone.now()
         )
-    else:
-        Notification.objects.filter(pk=notification_id).update(
-            status=NotificationStatus.SENT,
-            provider_message_id=message_id[:128],
-            reason="",
-            sent_at=timezone.now(),
-            claimed_until=None,
-            updated_at=timezone.now(),
-        )
-    notification.refresh_from_db()
-    return notification
+        return DeliveryOutcome(status=NotificationStatus.FAILED)
+    still_pending.update(
+        status=NotificationStatus.SENT,
+        provider_message_id=message_id[:128],
+        reason="",
+        sent_at=timezone.now(),
+        claimed_until=None,
+        updated_at=timezone.now(),
+    )
+    return DeliveryOutcome(status=NotificationStatus.SENT)
+
+
+def notification_sweep(*, older_than_seconds: int | None = None, limit: int = 1000) -> int:
+    """Queue again every ``pending`` notification untouched for a while and not
+    claimed, e.g. because the broker was down at commit or a worker died.
+
+    Returns how many were queued. Running it while nothing is stuck does nothing.
+    """
+    now = timezone.now()
+    age = settings.NOTIFICATION_SWEEP_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
+    stale = (
+        Notification.objects.filter(status=NotificationStatus.PENDING, updated_at__lte=now - timedelta(seconds=age))
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    ids = list(stale)
+    for notification_id in ids:
+        enqueue_delivery(notification_id)
+    if ids:
+        logger.info("Sweep queued %s pending notification(s) again.", len(ids))
+    return len(ids)
 
 
 def notification_resend(*, notification: Notification) -> Notification:
-    """Put a failed notification back in the queue (admin action, management command)."""
+    """Queue a failed notification again with a fresh retry budget (admin action,
+    ``resend_failed_notifications`` command). Other rows are returned unchanged."""
     if notification.status != NotificationStatus.FAILED:
         return notification
     return send_booking_notification(

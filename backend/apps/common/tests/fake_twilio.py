@@ -1,0 +1,204 @@
+"""A local HTTP server that speaks Twilio's Messages API (see shared/providers.md).
+
+Used where the sender is another process (a Celery worker, gunicorn), so the
+network can only be faked at the HTTP layer. It checks what a real Twilio
+checks (path, Basic auth, form fields), answers with Twilio's real success and
+error bodies, and records every request it received and how it answered.
+"""
+
+import base64
+import json
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: dict
+    delay: float = 0.0
+
+
+@dataclass
+class Received:
+    to: str
+    sender: str
+    body: str
+    arrived_at: float  # time.time()
+    attempt: int  # how many times this (to, body) arrived, this one included
+    replied_at: float = 0.0
+    status: int = 0
+    sid: str = ""
+
+
+def ok(delay: float = 0.0) -> Callable[[Received], Reply]:
+    def behaviour(received: Received) -> Reply:
+        return Reply(201, {}, delay)
+
+    return behaviour
+
+
+def transient_error(status: int = 503) -> Reply:
+    if status == 429:
+        return Reply(429, {"code": 20429, "message": "Too Many Requests", "more_info": "", "status": 429})
+    return Reply(status, {"code": 20500, "message": "Internal Server Error", "more_info": "", "status": status})
+
+
+def permanent_error() -> Reply:
+    return Reply(
+        400,
+        {
+            "code": 21211,
+            "message": "The 'To' number is not a valid phone number.",
+            "more_info": "https://www.twilio.com/docs/errors/21211",
+            "status": 400,
+        },
+    )
+
+
+def fail_first(times: int, status: int = 503, delay: float = 0.0) -> Callable[[Received], Reply]:
+    """Each distinct message fails ``times`` times with a transient error, then succeeds."""
+
+    def behaviour(received: Received) -> Reply:
+        if received.attempt <= times:
+            return transient_error(status)
+        return Reply(201, {}, delay)
+
+    return behaviour
+
+
+def random_failures(
+    *, transient_rate: float, permanent_rate: float, seed: int = 7, delay: float = 0.0
+) -> Callable[[Received], Reply]:
+    """Every call fails at random: transiently (503 or 429/20429) or permanently (400/21211)."""
+    rng = random.Random(seed)
+    lock = threading.Lock()
+
+    def behaviour(received: Received) -> Reply:
+        with lock:
+            roll = rng.random()
+            pick = rng.random()
+        if roll < permanent_rate:
+            return permanent_error()
+        if roll < permanent_rate + transient_rate:
+            return transient_error(429 if pick < 0.5 else 503)
+        return Reply(201, {}, delay)
+
+    return behaviour
+
+
+@dataclass
+class FakeTwilio:
+    account_sid: str = "ACfake0000000000000000000000000000"
+    auth_token: str = "fake-auth-token"
+    behaviour: Callable[[Received], Reply] = field(default_factory=ok)
+    received: list[Received] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._lock = threading.Lock()
+        self._seen: Counter = Counter()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def env(self) -> dict[str, str]:
+        """Settings that point the ``twilio`` adapter of another process here."""
+        return {
+            "TWILIO_BASE_URL": self.url,
+            "TWILIO_ACCOUNT_SID": self.account_sid,
+            "TWILIO_AUTH_TOKEN": self.auth_token,
+            "TWILIO_FROM": "SALON",
+        }
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+
+    # --- what the tests read -------------------------------------------------
+    def successes(self) -> list[Received]:
+        with self._lock:
+            return [r for r in self.received if 200 <= r.status < 300]
+
+    def calls(self) -> list[Received]:
+        with self._lock:
+            return list(self.received)
+
+    def delivered_more_than_once(self) -> dict[tuple[str, str], int]:
+        counts = Counter((r.to, r.body) for r in self.successes())
+        return {key: n for key, n in counts.items() if n > 1}
+
+    # --- the server ------------------------------------------------------------
+    def _record(self, to: str, sender: str, body: str) -> Received:
+        with self._lock:
+            self._seen[(to, body)] += 1
+            received = Received(to=to, sender=sender, body=body, arrived_at=time.time(), attempt=self._seen[(to, body)])
+            self.received.append(received)
+            return received
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _answer(self, status: int, body: dict):
+                payload = json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender died mid-call (the worker-kill test does that)
+
+            def do_POST(self):
+                expected_path = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
+                length = int(self.headers.get("Content-Length") or 0)
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                if self.path != expected_path:
+                    return self._answer(404, {"code": 20404, "message": "The requested resource was not found"})
+                credentials = base64.b64encode(f"{fake.account_sid}:{fake.auth_token}".encode()).decode()
+                if self.headers.get("Authorization") != f"Basic {credentials}":
+                    return self._answer(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                if not self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+                    return self._answer(400, {"code": 20001, "message": "Expected a form body", "status": 400})
+                if not form.get("To") or not form.get("Body") or not form.get("From"):
+                    return self._answer(400, {"code": 21604, "message": "A 'To', 'From' and 'Body' are required"})
+                received = fake._record(form["To"], form["From"], form["Body"])
+                reply = fake.behaviour(received)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                body = reply.body
+                if 200 <= reply.status < 300:
+                    received.sid = f"SM{len(fake.received):032d}"
+                    body = {
+                        "sid": received.sid,
+                        "status": "queued",
+                        "to": received.to,
+                        "from": received.sender,
+                        "body": received.body,
+                        "error_code": None,
+                        "error_message": None,
+                    }
+                received.status = reply.status
+                received.replied_at = time.time()
+                return self._answer(reply.status, body)
+
+        return Handler

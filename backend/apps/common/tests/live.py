@@ -1,0 +1,199 @@
+"""Real processes for tests and benchmarks: gunicorn, Celery workers, a Redis server.
+
+Each helper starts a process in its own session (so it and its children can be
+killed together), sends its output to a log file, and waits until it is ready.
+"""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+BACKEND_DIR = Path(__file__).resolve().parents[3]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def database_url(settings_dict: dict) -> str:
+    """A DATABASE_URL for the database Django is connected to (the test database in tests)."""
+    user = quote(settings_dict.get("USER") or "")
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{quote(password)}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or "5432"
+    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+class Process:
+    def __init__(self, name: str, args: list[str], env: dict[str, str]):
+        self.name = name
+        self.log_path = Path(tempfile.mkstemp(prefix=f"salon-{name}-", suffix=".log")[1])
+        self._log = self.log_path.open("wb")
+        self.popen = subprocess.Popen(  # noqa: S603 - our own commands, no shell
+            args, cwd=BACKEND_DIR, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def signal_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, sig)
+
+    def kill(self) -> None:
+        """SIGKILL the process and all its children: nothing gets to clean up."""
+        self.signal_group(signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.alive():
+            self.signal_group(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+
+def stack_env(*, database: str, broker: str, queue: str, **extra: str) -> dict[str, str]:
+    from django.conf import settings
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "salon_api.settings",
+        "DATABASE_URL": database,
+        "CELERY_BROKER_URL": broker,
+        "CELERY_QUEUE": queue,
+        "SECRET_KEY": settings.SECRET_KEY,  # tokens minted by the test process stay valid
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "OTP_PROVIDER": "console",
+        "NOTIFICATION_PROVIDER": "twilio",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update({key: str(value) for key, value in extra.items()})
+    return env
+
+
+def start_worker(env: dict[str, str], *, concurrency: int = 8, pool: str = "prefork", name: str = "w") -> Process:
+    node = f"{name}-{os.getpid()}-{free_port()}@localhost"
+    process = Process(
+        f"worker-{name}",
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "salon_api",
+            "worker",
+            "-Q",
+            env["CELERY_QUEUE"],
+            "-n",
+            node,
+            "--pool",
+            pool,
+            "--concurrency",
+            str(concurrency),
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "info",
+        ],
+        env,
+    )
+    try:
+        wait_for(lambda: " ready." in process.log() or not process.alive(), timeout=30, what="worker ready")
+    except TimeoutError:
+        process.stop()
+        raise
+    if not process.alive():
+        raise RuntimeError(f"worker exited:\n{process.log()}")
+    return process
+
+
+def start_web(env: dict[str, str], *, workers: int = 2, threads: int = 1) -> tuple[Process, str]:
+    port = free_port()
+    process = Process(
+        "web",
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "salon_api.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--log-level",
+            "warning",
+        ],
+        env,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def answers():
+        if not process.alive():
+            raise RuntimeError(f"gunicorn exited:\n{process.log()}")
+        try:
+            return httpx.get(f"{base}/api/salons/", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(answers, timeout=30, what="gunicorn")
+    return process, base
+
+
+def start_redis(port: int) -> Process:
+    process = Process(
+        "redis",
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        dict(os.environ),
+    )
+
+    def answers():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    wait_for(answers, timeout=10, what=f"redis on {port}")
+    return process
+
+
+def run_manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args], cwd=BACKEND_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
