@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
@@ -151,18 +152,20 @@ def booking_create(
                 fields={"customer": ["A customer is required."]},
             )
 
+    # One query finds the staff member, says whether they perform the service and
+    # locks their row: a staff member's bookings are checked and written one at a
+    # time (PostgreSQL; SQLite serialises writers at BEGIN IMMEDIATE).
     staff = (
-        User.objects.filter(
-            pk=staff_id, is_active=True, role__in=[Role.STAFF, Role.MANAGER], salon_id=service.salon_id
-        ).first()
-        if staff_id is not None
-        else None
+        User.objects.select_for_update(of=("self",))
+        .filter(pk=staff_id, is_active=True, role__in=[Role.STAFF, Role.MANAGER], salon_id=service.salon_id)
+        .annotate(performs=Exists(Service.staff_members.through.objects.filter(service=service, user=OuterRef("pk"))))
+        .first()
     )
     if staff is None:
         raise InvalidInput(
             "Unknown staff member for this salon.", code="unknown_staff", fields={"staff": ["Unknown staff member."]}
         )
-    if not service.staff_members.filter(pk=staff.pk).exists():
+    if not staff.performs:
         raise InvalidInput(
             "This staff member does not perform this service.",
             code="staff_does_not_perform_service",
@@ -171,7 +174,6 @@ def booking_create(
 
     start = _aware_in_salon_tz(start, service.salon.tz)
     end = start + timedelta(minutes=service.duration_minutes)
-    _lock_staff(staff.pk)
     _ensure_slot_is_bookable(staff=staff, service=service, start=start, end=end, now=now)
 
     booking = Booking.objects.create(

@@ -49,6 +49,7 @@ def send_booking_notification(
     """
     channel = settings.NOTIFICATION_DEFAULT_CHANNEL
     audience = CUSTOMER if recipient.pk == booking.customer_id else STAFF
+    phone = recipient.phone or ""
     text = compose(
         event=event,
         audience=audience,
@@ -56,23 +57,35 @@ def send_booking_notification(
         booking=booking,
         previous_start=previous_start,
     )
-    with transaction.atomic():
+    # No savepoint of its own: the caller's transaction (the booking change) is
+    # the unit; get_or_create still guards its INSERT against a concurrent twin.
+    with transaction.atomic(savepoint=False):
         notification, created = Notification.objects.select_for_update().get_or_create(
             booking=booking,
             recipient=recipient,
             event=event,
             channel=channel,
             sequence=sequence,
-            defaults={"message": text, "phone": recipient.phone or "", "provider": settings.NOTIFICATION_PROVIDER},
+            defaults={
+                "message": text,
+                "phone": phone,
+                "provider": settings.NOTIFICATION_PROVIDER,
+                "status": NotificationStatus.PENDING if phone else NotificationStatus.SKIPPED,
+                "reason": "" if phone else NO_PHONE_REASON,
+            },
         )
-        if not created and notification.status in (NotificationStatus.SENT, NotificationStatus.SKIPPED):
+        if created:
+            if phone:
+                transaction.on_commit(partial(enqueue_delivery, notification.pk), robust=True)
+            return notification
+        if notification.status in (NotificationStatus.SENT, NotificationStatus.SKIPPED):
             return notification
 
         # An existing row keeps the text written at the time of the event (it
         # describes that moment); phone and provider follow the current settings.
-        notification.phone = recipient.phone or ""
+        notification.phone = phone
         notification.provider = settings.NOTIFICATION_PROVIDER
-        if not recipient.phone:
+        if not phone:
             notification.status = NotificationStatus.SKIPPED
             notification.reason = NO_PHONE_REASON
             notification.save()

@@ -294,3 +294,20 @@ def test_split_shift_refuses_its_gap(api, now, customer, haircut):
 
     _assert_error(_book(api, customer, haircut, split, start="2026-03-01T13:00:00+03:00"), 400, "outside_working_hours")
     assert _book(api, customer, haircut, split, start="2026-03-01T16:00:00+03:00").status_code == 201
+
+
+def test_booking_creation_makes_a_fixed_number_of_queries(api, now, customer, haircut, stylist):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api.as_user(customer)
+    # Delivery runs after commit (elsewhere); this counts the request's own queries.
+    with CaptureQueriesContext(connection) as queries:
+        response = api.client.post(
+            "/api/bookings/", {"service": haircut.pk, "staff": stylist.pk, "start": START}, format="json"
+        )
+
+    assert response.status_code == 201
+    # user (token), savepoint, service, staff (+performs, +lock), hours, overlap,
+    # booking insert, 2 x notification (select, savepoint, insert, release), release.
+    assert len(queries) == 16, "\n".join(q["sql"] for q in queries)
