@@ -49,7 +49,7 @@ test-postgres: install
 
 # A Celery worker and the beat scheduler (the periodic sweep) for a production-like setup.
 worker: install
-	cd backend && CELERY_BROKER_URL="$(CELERY_BROKER_URL)" $(BIN)/celery -A salon_api worker --pool prefork --concurrency $${WORKER_CONCURRENCY:-8} -l info
+	cd backend && CELERY_BROKER_URL="$(CELERY_BROKER_URL)" $(BIN)/celery -A salon_api worker --pool prefork --concurrency $${WORKER_CONCURRENCY:-16} -l info
 
 beat: install
 	cd backend && CELERY_BROKER_URL="$(CELERY_BROKER_URL)" $(BIN)/celery -A salon_api beat -l info
@@ -62,6 +62,10 @@ format: install
 
 demo: migrate
 	cd backend && OTP_PROVIDER=console NOTIFICATION_PROVIDER=console $(BIN)/python manage.py demo_lifecycle
+
+# Benchmarks (PostgreSQL, Redis, gunicorn, Celery); results go to docs/performance.md by hand.
+bench: install
+	$(BIN)/python bench/delivery.py
 
 clean:
 	rm -rf $(VENV) backend/db.sqlite3 backend/.pytest_cache

@@ -154,6 +154,8 @@ class FakeTwilio:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real providers allow
+
             def log_message(self, *args):
                 pass
 

@@ -1,0 +1,206 @@
+"""Delivery benchmark (issue #3), on PostgreSQL with gunicorn and real Celery workers.
+
+(a) booking-create latency when the provider answers at once vs. in 500 ms, as a ratio;
+(b) worker throughput in messages per second against a provider that answers in 100 ms;
+(c) the queries one booking creation makes.
+
+Run with `make bench` (needs PostgreSQL and Redis, as on CI). Writes a JSON
+summary to bench/results/delivery.json and prints a Markdown table.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "backend"))
+
+BENCH_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/salon_bench")
+BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
+os.environ["DATABASE_URL"] = BENCH_DATABASE_URL
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salon_api.settings")
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    url = urlsplit(BENCH_DATABASE_URL)
+    name = url.path.lstrip("/")
+    with psycopg.connect(urlunsplit(url._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bookings", type=int, default=150, help="bookings per latency run")
+    parser.add_argument("--messages-bookings", type=int, default=300, help="bookings for the throughput run")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 16, 32])
+    parser.add_argument("--web-workers", type=int, default=2)
+    args = parser.parse_args()
+
+    recreate_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    import httpx
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from apps.common.tests import fake_twilio
+    from apps.common.tests.factories import RIYADH, ServiceFactory, StaffFactory, UserFactory
+    from apps.common.tests.live import stack_env, start_web, start_worker, wait_for
+    from apps.notifications.models import Notification, NotificationStatus
+
+    haircut = ServiceFactory(salon__name="Bench Salon")
+    staff = [StaffFactory(salon=haircut.salon, services=[haircut]) for _ in range(20)]
+    customers = [UserFactory() for _ in range(50)]
+    tokens = {c.pk: str(RefreshToken.for_user(c).access_token) for c in customers}
+    day = [1]
+
+    def slots(count: int):
+        """Distinct (staff, start) pairs on a fresh day per run, 09:00-21:00 Riyadh."""
+        day[0] += 1
+        date = (timezone.now() + timedelta(days=day[0])).astimezone(RIYADH).date()
+        first = datetime(date.year, date.month, date.day, 9, 0, tzinfo=RIYADH)
+        per_staff = 24
+        assert count <= per_staff * len(staff)
+        return [(staff[i % len(staff)], first + timedelta(minutes=30 * (i // len(staff)))) for i in range(count)]
+
+    def create(client: httpx.Client, index: int, member, start) -> float:
+        customer = customers[index % len(customers)]
+        began = time.perf_counter()
+        response = client.post(
+            "/api/bookings/",
+            json={"service": haircut.pk, "staff": member.pk, "start": start.isoformat()},
+            headers={"Authorization": f"Bearer {tokens[customer.pk]}"},
+        )
+        elapsed = time.perf_counter() - began
+        if response.status_code != 201:
+            raise RuntimeError(f"booking failed: {response.status_code} {response.text}")
+        return elapsed
+
+    def pending_count() -> int:
+        return Notification.objects.filter(status=NotificationStatus.PENDING).count()
+
+    results: dict = {"when": timezone.now().isoformat(), "bookings_per_latency_run": args.bookings}
+
+    # (a) latency: instant provider vs 500 ms provider, same worker setup.
+    latency = {}
+    for label, delay in (("instant", 0.0), ("slow_500ms", 0.5)):
+        with fake_twilio.FakeTwilio(behaviour=fake_twilio.ok(delay=delay)) as fake:
+            env = stack_env(database=BENCH_DATABASE_URL, broker=BROKER, queue=f"bench-{uuid.uuid4().hex[:8]}", **fake.env())
+            worker = start_worker(env, concurrency=8)
+            web, base = start_web(env, workers=args.web_workers)
+            try:
+                with httpx.Client(base_url=base, timeout=30) as client:
+                    for i, (member, start) in enumerate(slots(10)):  # warm-up
+                        create(client, i, member, start)
+                    times = [create(client, i, m, s) for i, (m, s) in enumerate(slots(args.bookings))]
+                wait_for(lambda: pending_count() == 0, timeout=600, interval=0.5, what="messages sent")
+            finally:
+                web.stop()
+                worker.stop()
+        latency[label] = {
+            "p50_ms": round(statistics.median(times) * 1000, 2),
+            "p95_ms": round(percentile(times, 0.95) * 1000, 2),
+            "mean_ms": round(statistics.fmean(times) * 1000, 2),
+        }
+    latency["ratio_p50"] = round(latency["slow_500ms"]["p50_ms"] / latency["instant"]["p50_ms"], 3)
+    latency["ratio_p95"] = round(latency["slow_500ms"]["p95_ms"] / latency["instant"]["p95_ms"], 3)
+    results["latency"] = latency
+
+    # (b) throughput: messages queued with no worker, then a worker of each size drains them.
+    throughput = []
+    for concurrency in args.concurrency:
+        with fake_twilio.FakeTwilio(behaviour=fake_twilio.ok(delay=0.1)) as fake:
+            queue = f"bench-{uuid.uuid4().hex[:8]}"
+            env = stack_env(database=BENCH_DATABASE_URL, broker=BROKER, queue=queue, **fake.env())
+            web, base = start_web(env, workers=args.web_workers)
+            try:
+                with httpx.Client(base_url=base, timeout=30) as client:
+                    made = 0
+                    while made < args.messages_bookings:
+                        batch = min(480, args.messages_bookings - made)
+                        for i, (member, start) in enumerate(slots(batch)):
+                            create(client, made + i, member, start)
+                        made += batch
+            finally:
+                web.stop()
+            messages = pending_count()
+            began = time.perf_counter()
+            worker = start_worker(env, concurrency=concurrency)
+            try:
+                wait_for(lambda: pending_count() == 0, timeout=900, interval=0.2, what="queue drained")
+            finally:
+                worker.stop()
+            drained = time.perf_counter() - began
+            sent_at = sorted(r.replied_at for r in fake.successes())
+            provider_window = sent_at[-1] - fake.calls()[0].arrived_at if sent_at else float("nan")
+        throughput.append(
+            {
+                "concurrency": concurrency,
+                "messages": messages,
+                "seconds_including_worker_start": round(drained, 2),
+                "messages_per_second": round(messages / provider_window, 1),
+                "theoretical_max_per_second": round(concurrency / 0.1, 1),
+            }
+        )
+    results["throughput"] = throughput
+
+    # (c) queries of one booking creation, counted in-process through the API view.
+    from django.test import Client
+
+    member, start = slots(1)[0]
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {tokens[customers[0].pk]}")
+    # The outer transaction holds the after-commit delivery until the count is taken.
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            "/api/bookings/",
+            {"service": haircut.pk, "staff": member.pk, "start": start.isoformat()},
+            content_type="application/json",
+        )
+    assert response.status_code == 201, response.content
+    results["queries_per_booking_creation"] = len(queries)
+
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "delivery.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    print()
+    print("| provider | p50 ms | p95 ms | mean ms |")
+    print("| --- | --- | --- | --- |")
+    for label in ("instant", "slow_500ms"):
+        row = latency[label]
+        print(f"| {label} | {row['p50_ms']} | {row['p95_ms']} | {row['mean_ms']} |")
+    print(f"\nratio p50 {latency['ratio_p50']}, p95 {latency['ratio_p95']}")
+    print("\n| worker concurrency (prefork) | messages | msg/s | max at 100 ms |")
+    print("| --- | --- | --- | --- |")
+    for row in throughput:
+        print(
+            f"| {row['concurrency']} | {row['messages']} | {row['messages_per_second']} | "
+            f"{row['theoretical_max_per_second']} |"
+        )
+    print(f"\nqueries per booking creation: {results['queries_per_booking_creation']}")
+
+
+if __name__ == "__main__":
+    main()
