@@ -31,6 +31,9 @@ class Booking(models.Model):
     staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff_bookings")
     start = models.DateTimeField()
     end = models.DateTimeField()
+    # End plus the service's buffer: the staff member's time this booking holds.
+    # The no-overlap rule (and PostgreSQL's exclusion constraint) is over [start, busy_until).
+    busy_until = models.DateTimeField()
     status = models.CharField(max_length=16, choices=BookingStatus.choices, default=BookingStatus.PENDING)
     note = models.TextField(max_length=500, blank=True)
     # Counts moves of the booking; each move's notifications are keyed by it.
@@ -47,6 +50,9 @@ class Booking(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="booking_end_after_start"),
+            models.CheckConstraint(
+                condition=models.Q(busy_until__gte=models.F("end")), name="booking_busy_until_not_before_end"
+            ),
         ]
 
     def __str__(self) -> str:

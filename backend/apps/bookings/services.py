@@ -7,16 +7,21 @@ change causes, so a booking change and its messages commit or roll back together
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
-from apps.bookings.models import ACTIVE_STATUSES, ALLOWED_TRANSITIONS, Booking, BookingStatus
+from apps.bookings import schedule
+from apps.bookings.models import ALLOWED_TRANSITIONS, Booking, BookingStatus
+from apps.bookings.schedule import load_staff_days, local_to_aware, slot_problem
 from apps.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from apps.notifications.models import NotificationEvent
 from apps.notifications.services import notify_booking_lifecycle, notify_on_status_change
-from apps.salons.models import Service, WorkingHours
+from apps.salons.models import Service
+
+# The PostgreSQL exclusion constraint (migration bookings 0002).
+NO_OVERLAP_CONSTRAINT = "booking_staff_no_overlap"
 
 # Actions a person can take on an existing booking.
 CONFIRM = "confirm"
@@ -72,40 +77,48 @@ def _ensure_may(actor: User, booking: Booking, action: str, *, now: datetime) ->
 
 def _aware_in_salon_tz(start: datetime, tz) -> datetime:
     # A start without an offset is read in the salon's time zone.
-    if timezone.is_naive(start):
-        return start.replace(tzinfo=tz)
-    return start
+    return local_to_aware(start, tz) if timezone.is_naive(start) else start
 
 
 def _ensure_slot_is_bookable(
-    *, staff: User, service: Service, start: datetime, end: datetime, now: datetime, exclude_pk: int | None = None
+    *,
+    staff: User,
+    service: Service,
+    start: datetime,
+    end: datetime,
+    busy_until: datetime,
+    now: datetime,
+    exclude_pk: int | None = None,
 ) -> None:
-    """Check the start is in the future, inside working hours and free for the staff member.
+    """Apply the one bookability rule (``schedule.slot_problem``) to this slot.
 
     Call inside a transaction after locking the staff member's row, so two
     requests for the same staff member check and write one after the other.
     """
-    if start <= now:
-        raise InvalidInput(
-            "The start time is in the past.", code="start_in_past", fields={"start": ["Must be in the future."]}
-        )
     tz = service.salon.tz
-    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
-    fits = local_start.date() == local_end.date() and any(
-        hours.covers(local_start.time(), local_end.time())
-        for hours in WorkingHours.objects.filter(staff=staff, weekday=local_start.weekday())
-    )
-    if not fits:
-        raise InvalidInput(
-            "The staff member does not work at that time.",
-            code="outside_working_hours",
-            fields={"start": ["Outside the staff member's working hours."]},
-        )
-    overlapping = Booking.objects.filter(staff=staff, status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start)
-    if exclude_pk is not None:
-        overlapping = overlapping.exclude(pk=exclude_pk)
-    if overlapping.exists():
-        raise Conflict("The staff member already has a booking at that time. Choose another time.", code="slot_taken")
+    day = load_staff_days(
+        staff_ids=[staff.pk],
+        salon_id=service.salon_id,
+        local_date=start.astimezone(tz).date(),
+        tz=tz,
+        exclude_booking_pk=exclude_pk,
+    )[staff.pk]
+    problem = slot_problem(day, tz=tz, start=start, end=end, busy_until=busy_until, now=now)
+    if problem == schedule.TAKEN:
+        raise Conflict(schedule.MESSAGES[problem], code=problem)
+    if problem:
+        raise InvalidInput(schedule.MESSAGES[problem], code=problem, fields={"start": [schedule.MESSAGES[problem]]})
+
+
+def _save_without_overlap(booking: Booking, **save_kwargs) -> None:
+    """Save; the PostgreSQL exclusion constraint's refusal is the same 409 as the check's."""
+    try:
+        with transaction.atomic():
+            booking.save(**save_kwargs)
+    except IntegrityError as exc:
+        if NO_OVERLAP_CONSTRAINT in str(exc):
+            raise Conflict(schedule.MESSAGES[schedule.TAKEN], code=schedule.TAKEN) from None
+        raise
 
 
 def _lock_staff(staff_id: int) -> None:
@@ -174,18 +187,21 @@ def booking_create(
 
     start = _aware_in_salon_tz(start, service.salon.tz)
     end = start + timedelta(minutes=service.duration_minutes)
-    _ensure_slot_is_bookable(staff=staff, service=service, start=start, end=end, now=now)
+    busy_until = end + timedelta(minutes=service.buffer_minutes)
+    _ensure_slot_is_bookable(staff=staff, service=service, start=start, end=end, busy_until=busy_until, now=now)
 
-    booking = Booking.objects.create(
+    booking = Booking(
         salon=service.salon,
         service=service,
         customer=customer,
         staff=staff,
         start=start,
         end=end,
+        busy_until=busy_until,
         note=note.strip(),
         status=BookingStatus.PENDING,
     )
+    _save_without_overlap(booking, force_insert=True)
     notify_booking_lifecycle(booking, NotificationEvent.BOOKING_CREATED)
     return booking
 
@@ -250,14 +266,21 @@ def booking_reschedule(*, actor: User, booking_id: int, start: datetime) -> Book
     if start == booking.start:
         return booking
     end = start + timedelta(minutes=booking.service.duration_minutes)
+    busy_until = end + timedelta(minutes=booking.service.buffer_minutes)
     _lock_staff(booking.staff_id)
     _ensure_slot_is_bookable(
-        staff=booking.staff, service=booking.service, start=start, end=end, now=now, exclude_pk=booking.pk
+        staff=booking.staff,
+        service=booking.service,
+        start=start,
+        end=end,
+        busy_until=busy_until,
+        now=now,
+        exclude_pk=booking.pk,
     )
     previous_start = booking.start
-    booking.start, booking.end = start, end
+    booking.start, booking.end, booking.busy_until = start, end, busy_until
     booking.reschedule_count += 1
-    booking.save(update_fields=["start", "end", "reschedule_count", "updated_at"])
+    _save_without_overlap(booking, update_fields=["start", "end", "busy_until", "reschedule_count", "updated_at"])
     notify_booking_lifecycle(
         booking,
         NotificationEvent.BOOKING_RESCHEDULED,

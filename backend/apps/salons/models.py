@@ -47,6 +47,11 @@ class Service(models.Model):
     price = models.DecimalField(
         "price (SAR)", max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
+    buffer_minutes = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(120)],
+        help_text="Time kept free after each appointment (cleaning, preparation).",
+    )
     is_active = models.BooleanField(default=True)
     staff_members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -107,3 +112,48 @@ class WorkingHours(models.Model):
 
     def covers(self, start: time, end: time) -> bool:
         return self.start_time <= start and end <= self.end_time
+
+
+class SalonClosure(models.Model):
+    """Whole local days the salon is closed (a holiday such as Eid)."""
+
+    salon = models.ForeignKey(Salon, on_delete=models.CASCADE, related_name="closures")
+    start_date = models.DateField()
+    end_date = models.DateField(help_text="Last closed day (inclusive).")
+    reason = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["salon_id", "start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")),
+                name="closure_end_not_before_start",
+                violation_error_message="The last closed day cannot be before the first.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.salon} closed {self.start_date}..{self.end_date} {self.reason}".strip()
+
+
+class StaffTimeOff(models.Model):
+    """A staff member's absence: a day off, leave, or a few hours."""
+
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_off")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reason = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["staff_id", "start"]
+        verbose_name_plural = "staff time off"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")),
+                name="time_off_end_after_start",
+                violation_error_message="End must be after start.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff} off {self.start:%Y-%m-%d %H:%M}..{self.end:%Y-%m-%d %H:%M}"

@@ -308,6 +308,7 @@ def test_booking_creation_makes_a_fixed_number_of_queries(api, now, customer, ha
         )
 
     assert response.status_code == 201
-    # user (token), savepoint, service, staff (+performs, +lock), hours, overlap,
-    # booking insert, 2 x notification (select, savepoint, insert, release), release.
-    assert len(queries) == 16, "\n".join(q["sql"] for q in queries)
+    # user (token), savepoint, service, staff (+performs, +lock), closure, hours,
+    # bookings, time off, savepoint + booking insert + release (the exclusion
+    # constraint's 409), 2 x notification (select, savepoint, insert, release), release.
+    assert len(queries) == 20, "\n".join(q["sql"] for q in queries)

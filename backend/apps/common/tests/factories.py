@@ -92,4 +92,5 @@ class BookingFactory(factory.django.DjangoModelFactory):
         .replace(hour=10, minute=0, second=0, microsecond=0)
     )
     end = factory.LazyAttribute(lambda o: o.start + timedelta(minutes=o.service.duration_minutes))
+    busy_until = factory.LazyAttribute(lambda o: o.end + timedelta(minutes=o.service.buffer_minutes))
     status = BookingStatus.PENDING

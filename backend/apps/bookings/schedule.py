@@ -1,0 +1,134 @@
+"""When may a staff member be booked? One answer, used by the booking service and
+by availability, so that what is offered is exactly what a booking accepts.
+
+A slot [start, end) with the staff member busy until ``busy_until`` (end plus the
+service's buffer) is bookable when: it starts in the future; the salon is not
+closed that local day; it lies inside one of the staff member's working-hours
+intervals for that weekday (local wall time); it does not touch their time off;
+and [start, busy_until) does not overlap another active booking's
+[start, busy_until).
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from apps.bookings.models import ACTIVE_STATUSES, Booking
+from apps.common.errors import InvalidInput
+from apps.salons.models import SalonClosure, StaffTimeOff, WorkingHours
+
+PAST = "start_in_past"
+CLOSED = "salon_closed"
+OUTSIDE_HOURS = "outside_working_hours"
+TIME_OFF = "staff_time_off"
+TAKEN = "slot_taken"
+
+MESSAGES = {
+    PAST: "The start time is in the past.",
+    CLOSED: "The salon is closed that day.",
+    OUTSIDE_HOURS: "The staff member does not work at that time.",
+    TIME_OFF: "The staff member is off at that time.",
+    TAKEN: "The staff member already has a booking at that time. Choose another time.",
+}
+
+
+@dataclass
+class StaffDay:
+    """Everything that decides one staff member's free time on one local day."""
+
+    hours: list[tuple[time, time]] = field(default_factory=list)
+    bookings: list[tuple[datetime, datetime]] = field(default_factory=list)  # [start, busy_until)
+    time_off: list[tuple[datetime, datetime]] = field(default_factory=list)
+    closed: bool = False
+
+
+def slot_problem(day: StaffDay, *, tz: ZoneInfo, start: datetime, end: datetime, busy_until: datetime, now: datetime):
+    """Return why the slot cannot be booked (a code above), or None when it can."""
+    if start <= now:
+        return PAST
+    if day.closed:
+        return CLOSED
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    if local_start.date() != local_end.date() or not any(
+        opens <= local_start.time() and local_end.time() <= closes for opens, closes in day.hours
+    ):
+        return OUTSIDE_HOURS
+    if any(off_start < end and start < off_end for off_start, off_end in day.time_off):
+        return TIME_OFF
+    if any(other_start < busy_until and start < other_busy for other_start, other_busy in day.bookings):
+        return TAKEN
+    return None
+
+
+def day_window(local_date: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The UTC instants of the local day's midnight and the next one (23, 24 or 25 hours apart)."""
+    first = datetime.combine(local_date, time(0), tzinfo=tz).astimezone(UTC)
+    last = datetime.combine(local_date + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    return first, last
+
+
+def load_staff_days(
+    *, staff_ids: list[int], salon_id: int, local_date: date, tz: ZoneInfo, exclude_booking_pk: int | None = None
+) -> dict[int, StaffDay]:
+    """Load the day of every given staff member in four queries, whatever their number."""
+    first, last = day_window(local_date, tz)
+    # A day's slots and their buffers may reach past midnight: look one day on.
+    window_end = last + timedelta(days=1)
+    days = {staff_id: StaffDay() for staff_id in staff_ids}
+    closed = SalonClosure.objects.filter(
+        salon_id=salon_id, start_date__lte=local_date, end_date__gte=local_date
+    ).exists()
+    for staff_id, opens, closes in WorkingHours.objects.filter(
+        staff_id__in=staff_ids, weekday=local_date.weekday()
+    ).values_list("staff_id", "start_time", "end_time"):
+        days[staff_id].hours.append((opens, closes))
+    bookings = Booking.objects.filter(
+        staff_id__in=staff_ids, status__in=ACTIVE_STATUSES, start__lt=window_end, busy_until__gt=first
+    )
+    if exclude_booking_pk is not None:
+        bookings = bookings.exclude(pk=exclude_booking_pk)
+    for staff_id, start, busy_until in bookings.values_list("staff_id", "start", "busy_until"):
+        days[staff_id].bookings.append((start, busy_until))
+    for staff_id, start, end in StaffTimeOff.objects.filter(
+        staff_id__in=staff_ids, start__lt=window_end, end__gt=first
+    ).values_list("staff_id", "start", "end"):
+        days[staff_id].time_off.append((start, end))
+    for day in days.values():
+        day.closed = closed
+    return days
+
+
+def local_to_aware(naive: datetime, tz: ZoneInfo, *, field_name: str = "start") -> datetime:
+    """Read a wall-clock time in ``tz``; a time that does not exist (the hour skipped
+    when clocks go forward) or exists twice (when they go back) is a 400."""
+    first = naive.replace(tzinfo=tz, fold=0)
+    second = naive.replace(tzinfo=tz, fold=1)
+    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+        raise InvalidInput(
+            f"{naive:%Y-%m-%d %H:%M} does not exist in {tz.key} (the clocks skip it). Choose another time.",
+            code="nonexistent_local_time",
+            fields={field_name: ["This local time does not exist."]},
+        )
+    if first.utcoffset() != second.utcoffset():
+        raise InvalidInput(
+            f"{naive:%Y-%m-%d %H:%M} happens twice in {tz.key} (the clocks go back). Send the time with its offset.",
+            code="ambiguous_local_time",
+            fields={field_name: ["Ambiguous local time: include the UTC offset."]},
+        )
+    return first
+
+
+def grid_starts(day: StaffDay, local_date: date, tz: ZoneInfo, step: timedelta) -> list[datetime]:
+    """Candidate starts: every ``step`` from the opening of each working interval,
+    in local wall time, skipping times the clocks jump over. A time that happens
+    twice (clocks going back) is offered once, at its first occurrence."""
+    starts = []
+    for opens, closes in sorted(day.hours):
+        wall = datetime.combine(local_date, opens)
+        limit = datetime.combine(local_date, closes)
+        while wall < limit:
+            aware = wall.replace(tzinfo=tz, fold=0)
+            if aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall:
+                starts.append(aware)
+            wall += step
+    return starts
