@@ -125,6 +125,10 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 SALON_DEFAULT_TIME_ZONE = env_str("SALON_DEFAULT_TIME_ZONE", "Asia/Riyadh")
+# Availability offers a start every this many minutes from each shift's opening.
+AVAILABILITY_STEP_MINUTES = env_int("AVAILABILITY_STEP_MINUTES", 15)
+# How far ahead availability may be asked for.
+AVAILABILITY_MAX_DAYS_AHEAD = env_int("AVAILABILITY_MAX_DAYS_AHEAD", 180)
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

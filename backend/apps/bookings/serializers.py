@@ -63,3 +63,26 @@ class BookingUpdateSerializer(_BookingInputSerializer):
         if not attrs:
             raise serializers.ValidationError("Send at least one of: status, start, note.")
         return attrs
+
+
+class AvailabilityQuerySerializer(serializers.Serializer):
+    salon = serializers.IntegerField(min_value=1)
+    service = serializers.IntegerField(min_value=1)
+    date = serializers.DateField(help_text="The local date at the salon, YYYY-MM-DD.")
+    staff = serializers.IntegerField(min_value=1, required=False)
+
+
+class StaffAvailabilitySerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="staff.pk")
+    name = serializers.CharField(source="staff.name")
+    slots = serializers.ListField(child=serializers.CharField(), help_text="Start times, ISO 8601 in salon time.")
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    salon = serializers.IntegerField()
+    service = serializers.IntegerField()
+    date = serializers.DateField()
+    time_zone = serializers.CharField()
+    duration_minutes = serializers.IntegerField()
+    step_minutes = serializers.IntegerField()
+    staff = StaffAvailabilitySerializer(many=True)

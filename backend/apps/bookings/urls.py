@@ -1,8 +1,12 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from apps.bookings.views import BookingViewSet
+from apps.bookings.views import AvailabilityView, BookingViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.register("bookings", BookingViewSet, basename="booking")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("availability/", AvailabilityView.as_view(), name="availability"),
+    *router.urls,
+]

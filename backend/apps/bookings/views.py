@@ -1,11 +1,27 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from apps.bookings import selectors
 from apps.bookings.filters import BookingFilter
-from apps.bookings.serializers import BookingCreateSerializer, BookingSerializer, BookingUpdateSerializer
+from apps.bookings.selectors import availability_for_day
+from apps.bookings.serializers import (
+    AvailabilityQuerySerializer,
+    AvailabilitySerializer,
+    BookingCreateSerializer,
+    BookingSerializer,
+    BookingUpdateSerializer,
+)
 from apps.bookings.services import BookingChanges, booking_create, booking_update
+from apps.common.errors import InvalidInput
+from apps.salons.models import Service
 
 
 @extend_schema_view(
@@ -59,3 +75,46 @@ class BookingViewSet(viewsets.ModelViewSet):
             booking_id=serializer.instance.pk,
             changes=BookingChanges(**serializer.validated_data),
         )
+
+
+class AvailabilityView(APIView):
+    """Public: free start times for a service on a day, per staff member."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[AvailabilityQuerySerializer], responses={200: AvailabilitySerializer})
+    def get(self, request):
+        query = AvailabilityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        service = (
+            Service.objects.select_related("salon")
+            .filter(pk=params["service"], salon_id=params["salon"], is_active=True)
+            .first()
+        )
+        if service is None:
+            raise InvalidInput(
+                "Unknown service for this salon.", code="unknown_service", fields={"service": ["Unknown service."]}
+            )
+        tz = service.salon.tz
+        today = timezone.localtime(timezone.now(), tz).date()
+        if params["date"] > today + timedelta(days=settings.AVAILABILITY_MAX_DAYS_AHEAD):
+            raise InvalidInput(
+                f"Availability is shown up to {settings.AVAILABILITY_MAX_DAYS_AHEAD} days ahead.",
+                code="date_too_far",
+                fields={"date": ["Too far ahead."]},
+            )
+        staff = availability_for_day(service=service, local_date=params["date"], staff_id=params.get("staff"))
+        body = {
+            "salon": service.salon_id,
+            "service": service.pk,
+            "date": params["date"],
+            "time_zone": service.salon.time_zone,
+            "duration_minutes": service.duration_minutes,
+            "step_minutes": settings.AVAILABILITY_STEP_MINUTES,
+            "staff": [
+                {"staff": item.staff, "slots": [start.astimezone(tz).isoformat() for start in item.starts]}
+                for item in staff
+            ],
+        }
+        return Response(AvailabilitySerializer(body).data)

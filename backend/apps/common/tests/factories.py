@@ -58,7 +58,7 @@ class StaffFactory(UserFactory):
     def hours(self, create, extracted, **kwargs):
         if not create:
             return
-        for start, end in extracted or [(time(9), time(21))]:
+        for start, end in [(time(9), time(21))] if extracted is None else extracted:
             for weekday in range(7):
                 WorkingHours.objects.create(staff=self, weekday=weekday, start_time=start, end_time=end)
 
