@@ -156,8 +156,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "apps.common.pagination.StandardPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.common.exceptions.api_exception_handler",
-    # The client address is the connecting address unless a trusted proxy count is set.
-    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0) or None,
+    # The client address is the connecting address unless a trusted proxy count is
+    # set. Never None: DRF then trusts any X-Forwarded-For a client sends.
+    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0),
     "DEFAULT_THROTTLE_RATES": {
         "otp_request_phone": env_str("OTP_REQUEST_RATE_PER_PHONE", "5/hour"),
         "otp_request_ip": env_str("OTP_REQUEST_RATE_PER_IP", "20/hour"),

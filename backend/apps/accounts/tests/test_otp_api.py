@@ -233,3 +233,29 @@ def test_deactivated_users_access_token_is_refused(api, now):
     User.objects.filter(pk=user.pk).update(is_active=False)
 
     assert api.get("/api/me/").status_code == 401
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_address_throttle(api, now, messages):
+    statuses = [
+        api.post(REQUEST, {"phone": f"05012300{n:02d}"}, HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code
+        for n in range(25)
+    ]
+
+    assert statuses[:20] == [202] * 20
+    assert set(statuses[20:]) == {429}
+
+
+def test_a_trusted_proxy_count_reads_the_client_from_forwarded_for(api, now, settings, messages):
+    from rest_framework.settings import api_settings
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    api_settings.reload()
+    try:
+        statuses = [
+            api.post(REQUEST, {"phone": f"05012300{n:02d}"}, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
+            for n in range(25)
+        ]
+    finally:
+        api_settings.reload()
+
+    assert statuses == [202] * 25  # 25 different clients behind one proxy
