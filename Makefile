@@ -10,6 +10,8 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/salon
 CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
 
+
+.PHONY: fuzz deploy-check
 .PHONY: install run test test-sqlite test-postgres lint format demo migrate clean worker beat bench
 
 $(STAMP): backend/requirements.txt backend/requirements-dev.txt
@@ -66,6 +68,10 @@ demo: migrate
 # Benchmarks (PostgreSQL, Redis, gunicorn, Celery); results go to docs/performance.md by hand.
 bench: install
 	$(BIN)/python bench/delivery.py
+
+# Schemathesis against the served OpenAPI schema, logged in (issue #6).
+fuzz: install
+	cd backend && $(BIN)/python scripts/fuzz.py
 
 clean:
 	rm -rf $(VENV) backend/db.sqlite3 backend/.pytest_cache

@@ -1,11 +1,12 @@
 from django_filters import rest_framework as filters
 
 from apps.bookings.models import Booking, BookingStatus
+from apps.common.fields import IdFilter
 
 
 class BookingFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=BookingStatus.choices)
-    staff = filters.NumberFilter(field_name="staff_id")
+    staff = IdFilter(field_name="staff_id")
     start_from = filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
     start_to = filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
 

@@ -48,6 +48,9 @@ def availability_for_day(
     if staff_id is not None:
         staff = staff.filter(pk=staff_id)
     staff = list(staff)
+    if local_date < timezone.localtime(now, tz).date():
+        # A past day has no free time (and year-1 dates cannot be converted to UTC).
+        return [StaffAvailability(staff=member, starts=[]) for member in staff]
     days = load_staff_days(staff_ids=[s.pk for s in staff], salon_id=service.salon_id, local_date=local_date, tz=tz)
     duration = timedelta(minutes=service.duration_minutes)
     buffer = timedelta(minutes=service.buffer_minutes)

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from apps.bookings.models import Booking, BookingStatus
+from apps.common.fields import IdField
 
 
 class OffsetOptionalDateTimeField(serializers.DateTimeField):
@@ -45,13 +46,11 @@ class _BookingInputSerializer(serializers.Serializer):
 
 
 class BookingCreateSerializer(_BookingInputSerializer):
-    service = serializers.IntegerField(min_value=1)
-    staff = serializers.IntegerField(min_value=1)
+    service = IdField()
+    staff = IdField()
     start = OffsetOptionalDateTimeField(help_text="ISO 8601; without an offset it is read in the salon's time zone.")
     note = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
-    customer = serializers.IntegerField(
-        min_value=1, required=False, help_text="Managers: the customer the booking is for. Customers: omit."
-    )
+    customer = IdField(required=False, help_text="Managers: the customer the booking is for. Customers: omit.")
 
 
 class BookingUpdateSerializer(_BookingInputSerializer):
@@ -66,10 +65,10 @@ class BookingUpdateSerializer(_BookingInputSerializer):
 
 
 class AvailabilityQuerySerializer(serializers.Serializer):
-    salon = serializers.IntegerField(min_value=1)
-    service = serializers.IntegerField(min_value=1)
+    salon = IdField()
+    service = IdField()
     date = serializers.DateField(help_text="The local date at the salon, YYYY-MM-DD.")
-    staff = serializers.IntegerField(min_value=1, required=False)
+    staff = IdField(required=False)
 
 
 class StaffAvailabilitySerializer(serializers.Serializer):

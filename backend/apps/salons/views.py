@@ -2,17 +2,18 @@ from django_filters import rest_framework as filters
 from rest_framework import viewsets
 from rest_framework.permissions import AllowAny
 
+from apps.common.fields import IdFilter
 from apps.salons import selectors
 from apps.salons.serializers import SalonSerializer, ServiceSerializer, StaffSerializer
 
 
 class ServiceFilter(filters.FilterSet):
-    salon = filters.NumberFilter(field_name="salon_id")
+    salon = IdFilter(field_name="salon_id")
 
 
 class StaffFilter(filters.FilterSet):
-    salon = filters.NumberFilter(field_name="salon_id")
-    service = filters.NumberFilter(method="filter_service")
+    salon = IdFilter(field_name="salon_id")
+    service = IdFilter(method="filter_service")
 
     def filter_service(self, queryset, name, value):
         return queryset.filter(services_performed__id=value).distinct()

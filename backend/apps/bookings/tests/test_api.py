@@ -312,3 +312,26 @@ def test_booking_creation_makes_a_fixed_number_of_queries(api, now, customer, ha
     # bookings, time off, savepoint + booking insert + release (the exclusion
     # constraint's 409), 2 x notification (select, savepoint, insert, release), release.
     assert len(queries) == 20, "\n".join(q["sql"] for q in queries)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/staff/?service=99999999999999999999999",
+        "/api/services/?salon=99999999999999999999999",
+        "/api/bookings/?staff=99999999999999999999999",
+        "/api/availability/?salon=1&service=99999999999999999999999&date=2026-03-01",
+    ],
+)
+def test_absurdly_large_ids_are_400_not_500(api, customer, path):
+    response = api.as_user(customer).get(path)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+
+
+def test_absurdly_large_ids_in_a_body_are_400(api, now, customer, haircut):
+    response = api.as_user(customer).post("/api/bookings/", {"service": 10**30, "staff": 10**30, "start": START})
+
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"service", "staff"}

@@ -106,6 +106,7 @@ def test_nothing_in_the_past(api, now, haircut, stylist):
 
     assert times[0] == "14:15"
     assert _availability(api, haircut, day="2026-02-27")["staff"][0]["slots"] == []
+    assert _availability(api, haircut, day="0001-01-01")["staff"][0]["slots"] == []
 
 
 def test_staff_filter_and_every_staff_member_who_performs_the_service(api, now, haircut, stylist):
