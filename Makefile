@@ -69,6 +69,12 @@ demo: migrate
 bench: install
 	$(BIN)/python bench/delivery.py
 
+# Django's deployment checklist with production settings (issue #6).
+deploy-check: install
+	cd backend && DJANGO_ENV=production DEBUG=0 ALLOWED_HOSTS=api.salon.example \
+		SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
+
 # Schemathesis against the served OpenAPI schema, logged in (issue #6).
 fuzz: install
 	cd backend && $(BIN)/python scripts/fuzz.py

@@ -3,6 +3,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from apps.common.errors import AppError
+from apps.common.parsers import RequestTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +25,7 @@ _DRF_CODES = {
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.Throttled: "throttled",
     exceptions.ParseError: "parse_error",
+    RequestTooLarge: "request_too_large",
 }
 
 
@@ -49,6 +52,8 @@ def _first_message(fields: dict) -> str:
 
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
     if isinstance(exc, AppError):
         set_rollback()
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)

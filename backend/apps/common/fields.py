@@ -8,7 +8,7 @@ from rest_framework import serializers
 MAX_ID = 2**63 - 1  # BIGINT on PostgreSQL, INTEGER on SQLite
 
 
-def IdField(**kwargs) -> serializers.IntegerField:  # noqa: N802 - reads like a field class
+def IdField(**kwargs) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
