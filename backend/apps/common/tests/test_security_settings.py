@@ -13,6 +13,12 @@ from apps.common.tests.live import BACKEND_DIR
 pytestmark = pytest.mark.django_db
 
 
+PRINT_SECURITY_SETTINGS = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT)"
+)
+
+
 def _settings_in_production(**env) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DATABASE_URL"}}
     return subprocess.run(
