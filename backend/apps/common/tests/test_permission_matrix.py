@@ -1,0 +1,155 @@
+"""Every endpoint x method x kind of caller -> the status they get, from one table.
+
+The table is the access policy in one place. `test_every_endpoint_has_a_row`
+enumerates the API's URLs the way the OpenAPI schema does, so an endpoint added
+without a row here fails the suite.
+"""
+
+import pytest
+from drf_spectacular.generators import EndpointEnumerator
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from apps.bookings.models import Booking
+from apps.common.tests.factories import BookingFactory, ManagerFactory, ServiceFactory, StaffFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ACTORS = [
+    "anonymous",
+    "customer",  # the booking's customer
+    "other_customer",
+    "staff",  # the booking's staff member
+    "other_staff",  # another staff member of the same salon
+    "foreign_staff",  # staff of another salon
+    "manager",  # manager of the booking's salon
+    "foreign_manager",  # manager of another salon
+]
+
+
+def row(anonymous, customer, other_customer, staff, other_staff, foreign_staff, manager, foreign_manager):
+    return dict(
+        zip(
+            ACTORS,
+            [anonymous, customer, other_customer, staff, other_staff, foreign_staff, manager, foreign_manager],
+            strict=True,
+        )
+    )
+
+
+def everyone(status):
+    return dict.fromkeys(ACTORS, status)
+
+
+def signed_in(status):
+    return {**everyone(status), "anonymous": 401}
+
+
+FREE_START = "2026-03-01T15:00:00+03:00"
+
+# (method, path template) -> (expected status per actor, request body builder)
+MATRIX = {
+    ("POST", "/api/auth/otp/request/"): (everyone(202), lambda ctx, actor: {"phone": ctx["fresh_phone"]}),
+    ("POST", "/api/auth/otp/verify/"): (everyone(400), lambda ctx, actor: {"phone": "0501234567", "code": "000000"}),
+    ("POST", "/api/auth/token/refresh/"): (
+        signed_in(200),
+        lambda ctx, actor: {"refresh": ctx["refresh"].get(actor, "x")},
+    ),
+    ("POST", "/api/auth/logout/"): (signed_in(204), lambda ctx, actor: {"refresh": ctx["refresh"].get(actor, "x")}),
+    ("GET", "/api/me/"): (signed_in(200), None),
+    ("PATCH", "/api/me/"): (signed_in(200), lambda ctx, actor: {"name": "New name"}),
+    ("GET", "/api/salons/"): (everyone(200), None),
+    ("GET", "/api/salons/{id}/"): (everyone(200), None),
+    ("GET", "/api/services/"): (everyone(200), None),
+    ("GET", "/api/services/{id}/"): (everyone(200), None),
+    ("GET", "/api/staff/"): (everyone(200), None),
+    ("GET", "/api/staff/{id}/"): (everyone(200), None),
+    ("GET", "/api/availability/"): (everyone(200), None),
+    ("GET", "/api/schema/"): (everyone(200), None),
+    ("GET", "/api/docs/"): (everyone(200), None),
+    ("GET", "/api/bookings/"): (signed_in(200), None),
+    ("POST", "/api/bookings/"): (
+        row(401, 201, 201, 403, 403, 403, 201, 403),
+        lambda ctx, actor: {
+            "service": ctx["service"].pk,
+            "staff": ctx["staff"].pk,
+            "start": FREE_START,
+            **({"customer": ctx["customer"].pk} if actor.endswith("manager") else {}),
+        },
+    ),
+    ("GET", "/api/bookings/{id}/"): (row(401, 200, 404, 200, 404, 404, 200, 404), None),
+    ("PATCH", "/api/bookings/{id}/"): (
+        row(401, 403, 404, 200, 404, 404, 200, 404),
+        lambda ctx, actor: {"status": "confirmed"},
+    ),
+    ("PUT", "/api/bookings/{id}/"): (everyone(405), lambda ctx, actor: {"status": "cancelled"}),
+    ("DELETE", "/api/bookings/{id}/"): (everyone(405), None),
+}
+
+
+def _path(template: str, ctx) -> str:
+    ids = {
+        "/api/salons/{id}/": ctx["service"].salon_id,
+        "/api/services/{id}/": ctx["service"].pk,
+        "/api/staff/{id}/": ctx["staff"].pk,
+        "/api/bookings/{id}/": ctx["booking"].pk,
+    }
+    path = template.replace("{id}", str(ids.get(template, "")))
+    if template == "/api/availability/":
+        path += f"?salon={ctx['service'].salon_id}&service={ctx['service'].pk}&date=2026-03-01"
+    return path
+
+
+@pytest.fixture
+def ctx(now):
+    service = ServiceFactory()
+    staff = StaffFactory(salon=service.salon, services=[service])
+    elsewhere = ServiceFactory()
+    people = {
+        "customer": UserFactory(),
+        "other_customer": UserFactory(),
+        "staff": staff,
+        "other_staff": StaffFactory(salon=service.salon, services=[service]),
+        "foreign_staff": StaffFactory(salon=elsewhere.salon, services=[elsewhere]),
+        "manager": ManagerFactory(salon=service.salon),
+        "foreign_manager": ManagerFactory(salon=elsewhere.salon),
+    }
+    booking = BookingFactory(
+        service=service,
+        staff=staff,
+        customer=people["customer"],
+        start=Booking._meta.get_field("start").to_python("2026-03-01T10:00:00+03:00"),
+    )
+    return {
+        **people,
+        "people": people,
+        "service": service,
+        "booking": booking,
+        "fresh_phone": "0559876543",
+        "refresh": {actor: str(RefreshToken.for_user(user)) for actor, user in people.items()},
+    }
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize(("method", "template"), list(MATRIX))
+def test_permission_matrix(api, ctx, method, template, actor):
+    expected, body = MATRIX[(method, template)]
+    api.as_user(ctx["people"].get(actor))
+    path = _path(template, ctx)
+    data = body(ctx, actor) if body else None
+
+    call = getattr(api, method.lower())
+    response = call(path, HTTP_ACCEPT="*/*") if method == "GET" else call(path, data)
+
+    assert response.status_code == expected[actor], (method, path, actor, response.content[:300])
+
+
+def test_every_endpoint_has_a_row():
+    served = {
+        (method, path.replace("{pk}", "{id}"))
+        for path, _regex, method, _view in EndpointEnumerator().get_api_endpoints()
+        if path.startswith("/api/")
+    }
+
+    missing = served - set(MATRIX)
+
+    assert not missing, f"endpoints without a row in the permission matrix: {sorted(missing)}"
