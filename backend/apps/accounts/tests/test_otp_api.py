@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.models import OneTimeCode, Role, User
 from apps.common.tests.factories import UserFactory
@@ -259,3 +260,87 @@ def test_a_trusted_proxy_count_reads_the_client_from_forwarded_for(api, now, set
         api_settings.reload()
 
     assert statuses == [202] * 25  # 25 different clients behind one proxy
+
+
+def _guesses(right: str, count: int = 1000) -> list[str]:
+    """``count`` distinct codes, the right one at position 500."""
+    wrong = (f"{n:06d}" for n in range(1_000_000) if f"{n:06d}" != right)
+    guesses = [next(wrong) for _ in range(count - 1)]
+    guesses.insert(500, right)
+    return guesses
+
+
+def test_1000_guesses_from_one_address_log_nobody_in_and_hit_the_throttle(api, now, messages):
+    api.post(REQUEST, {"phone": "0501234567"})
+    right = _code_from(messages())
+
+    statuses = [api.post(VERIFY, {"phone": "0501234567", "code": code}).status_code for code in _guesses(right)]
+
+    assert 200 not in statuses
+    assert statuses[:30] == [400] * 30  # OTP_VERIFY_RATE_PER_IP: 30/hour
+    assert set(statuses[30:]) == {429}
+    assert OneTimeCode.objects.get().failed_attempts == 5
+    assert not User.objects.filter(phone="+966501234567").exists()
+
+
+def test_1000_guesses_from_1000_addresses_die_after_five_wrong_tries(api, now, messages):
+    api.post(REQUEST, {"phone": "0501234567"})
+    right = _code_from(messages())
+
+    statuses = [
+        api.post(VERIFY, {"phone": "0501234567", "code": code}, REMOTE_ADDR=f"198.51.{i // 250}.{i % 250}").status_code
+        for i, code in enumerate(_guesses(right))
+    ]
+
+    assert statuses == [400] * 1000  # the right code, guess 501, comes after the code died
+    assert OneTimeCode.objects.get().failed_attempts == 5
+    assert not User.objects.filter(phone="+966501234567").exists()
+
+
+def test_concurrent_wrong_guesses_cannot_pass_the_limit(postgres):
+    import threading
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from apps.accounts.services.otp import _code_hash, otp_verify
+    from apps.common.errors import AppError
+
+    phone = "+966501234567"
+    now = timezone.now()
+    OneTimeCode.objects.create(
+        phone=phone, code_hash=_code_hash(phone, "123456"), created_at=now, expires_at=now + timedelta(minutes=5)
+    )
+    barrier = threading.Barrier(30)
+    outcomes = []
+
+    def guess(code):
+        barrier.wait()
+        try:
+            otp_verify(phone=phone, code=code)
+            outcomes.append("in")
+        except AppError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess, args=(f"{n:06d}",)) for n in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes.count("refused") == 30
+    assert OneTimeCode.objects.get().failed_attempts == 5
+    with pytest.raises(AppError):
+        otp_verify(phone=phone, code="123456")  # dead: even the right code fails now
+
+
+def test_deactivated_users_refresh_token_is_refused(api, now):
+    user = UserFactory()
+    refresh = str(RefreshToken.for_user(user))
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+    response = api.post("/api/auth/token/refresh/", {"refresh": refresh})
+
+    assert response.status_code == 401
