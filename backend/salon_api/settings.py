@@ -6,6 +6,7 @@ in-process after commit. Production sets DATABASE_URL, CELERY_BROKER_URL,
 SECRET_KEY, ALLOWED_HOSTS and the provider variables.
 """
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -264,13 +265,37 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
-# --- Providers (issue 5 adds the rest) ---------------------------------------
+# Which provider sends each channel. Unset: NOTIFICATION_PROVIDER when it can send
+# that channel, else OTP_PROVIDER (an SMS gateway) for SMS.
+NOTIFICATION_SMS_PROVIDER = env_str("NOTIFICATION_SMS_PROVIDER")
+NOTIFICATION_WHATSAPP_PROVIDER = env_str("NOTIFICATION_WHATSAPP_PROVIDER")
+# The address providers call back (delivery reports), e.g. https://api.salon.example
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
+
+# --- Providers -------------------------------------------------------------------
 PROVIDER_HTTP_TIMEOUT_SECONDS = float(env_str("PROVIDER_HTTP_TIMEOUT_SECONDS", "10"))
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM = env_str("TWILIO_FROM")
 TWILIO_WHATSAPP_FROM = env_str("TWILIO_WHATSAPP_FROM")
 TWILIO_BASE_URL = env_str("TWILIO_BASE_URL", "https://api.twilio.com")
+# WhatsApp content templates: JSON {"booking_created_customer:ar": "HX...", ...}
+TWILIO_CONTENT_SIDS = json.loads(env_str("TWILIO_CONTENT_SIDS", "{}"))
+UNIFONIC_APP_SID = env_str("UNIFONIC_APP_SID")
+UNIFONIC_SENDER_ID = env_str("UNIFONIC_SENDER_ID")
+UNIFONIC_BASE_URL = env_str("UNIFONIC_BASE_URL", "https://el.cloud.unifonic.com")
+TAQNYAT_TOKEN = env_str("TAQNYAT_TOKEN")
+TAQNYAT_SENDER = env_str("TAQNYAT_SENDER")
+TAQNYAT_BASE_URL = env_str("TAQNYAT_BASE_URL", "https://api.taqnyat.sa")
+WHATSAPP_TOKEN = env_str("WHATSAPP_TOKEN")
+WHATSAPP_PHONE_NUMBER_ID = env_str("WHATSAPP_PHONE_NUMBER_ID")
+WHATSAPP_API_VERSION = env_str("WHATSAPP_API_VERSION", "v21.0")
+WHATSAPP_APP_SECRET = env_str("WHATSAPP_APP_SECRET")
+WHATSAPP_VERIFY_TOKEN = env_str("WHATSAPP_VERIFY_TOKEN")
+WHATSAPP_BASE_URL = env_str("WHATSAPP_BASE_URL", "https://graph.facebook.com")
+# Approved template names per event and audience; JSON to override
+# {"booking_created:customer": "salon_booking_received", ...}. Default: "<event>_<audience>".
+WHATSAPP_TEMPLATES = json.loads(env_str("WHATSAPP_TEMPLATES", "{}"))
 
 # --- Logging -----------------------------------------------------------------
 LOGGING = {

@@ -6,6 +6,7 @@ api_patterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.salons.urls")),
     path("", include("apps.bookings.urls")),
+    path("", include("apps.notifications.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

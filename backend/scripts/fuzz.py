@@ -78,7 +78,20 @@ def main() -> int:
     port = free_port()
     log = (workdir / "gunicorn.log").open("wb")
     server = subprocess.Popen(
-        [python, "-m", "gunicorn", "salon_api.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--threads", "4"],
+        [
+            python,
+            "-m",
+            "gunicorn",
+            "salon_api.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "2",
+            "--threads",
+            "4",
+            "--timeout",
+            "120",
+        ],
         cwd=BACKEND,
         env=env,
         stdout=log,
@@ -105,15 +118,23 @@ def main() -> int:
             "examples,coverage,fuzzing",
             "--seed",
             os.environ.get("FUZZ_SEED", "2026"),
+            # One worker keeps the run deterministic for the seed; health checks are
+            # about how data is generated, not about the API.
             "--workers",
-            "2",
+            "1",
+            "--suppress-health-check",
+            "all",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(workdir / "report"),
         ]
         print("$", " ".join(c if not c.startswith("Authorization") else "Authorization: Bearer ***" for c in command))
         return subprocess.run(command, cwd=BACKEND, env=env, check=False).returncode
     finally:
         server.terminate()
         server.wait(timeout=10)
-        print(f"server log: {workdir / 'gunicorn.log'}")
+        print(f"server log: {workdir / 'gunicorn.log'}; JUnit report: {workdir / 'report'}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,11 @@ class Language(models.TextChoices):
     ENGLISH = "en", "English"
 
 
+class Channel(models.TextChoices):
+    SMS = "sms", "SMS"
+    WHATSAPP = "whatsapp", "WhatsApp"
+
+
 class Role(models.TextChoices):
     CUSTOMER = "customer", "Customer"
     STAFF = "staff", "Staff"
@@ -52,6 +57,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     phone = models.CharField(max_length=16, unique=True, null=True, blank=True)
     name = models.CharField(max_length=150, blank=True)
     preferred_language = models.CharField(max_length=2, choices=Language.choices, default=Language.ARABIC)
+    # Blank: NOTIFICATION_DEFAULT_CHANNEL decides.
+    preferred_channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
+    # Set when the person replied STOP on that channel; they may opt back in at /api/me/.
+    sms_opted_out = models.BooleanField(default=False)
+    whatsapp_opted_out = models.BooleanField(default=False)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CUSTOMER)
     salon = models.ForeignKey(
         "salons.Salon",
@@ -90,6 +100,9 @@ class User(AbstractBaseUser, PermissionsMixin):
                 self.phone = normalize_mobile(self.phone)
             except InvalidInput as exc:
                 raise ValidationError({"phone": exc.message}) from None
+
+    def opted_out_of(self, channel: str) -> bool:
+        return self.whatsapp_opted_out if channel == Channel.WHATSAPP else self.sms_opted_out
 
     @property
     def is_customer(self) -> bool:

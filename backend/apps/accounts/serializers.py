@@ -29,6 +29,16 @@ class LogoutSerializer(serializers.Serializer):
 class MeSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
-        fields = ["id", "phone", "name", "preferred_language", "role", "salon"]
+        fields = [
+            "id",
+            "phone",
+            "name",
+            "preferred_language",
+            "preferred_channel",
+            "sms_opted_out",
+            "whatsapp_opted_out",
+            "role",
+            "salon",
+        ]
         read_only_fields = ["id", "phone", "role", "salon"]
         extra_kwargs = {"preferred_language": {"choices": Language.choices}}

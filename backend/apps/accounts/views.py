@@ -78,8 +78,4 @@ class MeView(generics.RetrieveUpdateAPIView):
         return self.request.user
 
     def perform_update(self, serializer):
-        serializer.instance = user_update_profile(
-            user=self.request.user,
-            name=serializer.validated_data.get("name"),
-            preferred_language=serializer.validated_data.get("preferred_language"),
-        )
+        serializer.instance = user_update_profile(user=self.request.user, **serializer.validated_data)

@@ -78,16 +78,46 @@ def local_when(moment: datetime, tz) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
+def _values(*, language: str, booking, previous_start: datetime | None) -> dict[str, str]:
+    salon = booking.salon
+    return {
+        "service": booking.service.display_name(language),
+        "salon": salon.display_name(language),
+        "when": local_when(booking.start, salon.tz),
+        "previous_when": local_when(previous_start or booking.start, salon.tz),
+        "customer": booking.customer.name or UNNAMED_CUSTOMER[language],
+    }
+
+
+def _language(language: str) -> str:
+    return language if language in Language.values else Language.ARABIC
+
+
 def compose(*, event: str, audience: str, language: str, booking, previous_start: datetime | None = None) -> str:
     """The text for one recipient, in their language and the salon's local time."""
-    language = language if language in Language.values else Language.ARABIC
-    salon = booking.salon
-    customer = booking.customer
-    template = TEXTS[(event, audience, language)]
-    return template.format(
-        service=booking.service.display_name(language),
-        salon=salon.display_name(language),
-        when=local_when(booking.start, salon.tz),
-        previous_when=local_when(previous_start or booking.start, salon.tz),
-        customer=customer.name or UNNAMED_CUSTOMER[language],
+    language = _language(language)
+    return TEXTS[(event, audience, language)].format(
+        **_values(language=language, booking=booking, previous_start=previous_start)
     )
+
+
+def template_for(
+    *, event: str, audience: str, language: str, booking, previous_start: datetime | None = None
+) -> tuple[str, list[str]]:
+    """The WhatsApp template name and its ordered variables for one recipient.
+
+    Names default to ``<event>_<audience>`` (e.g. ``booking_created_customer``),
+    overridable per event and audience in ``WHATSAPP_TEMPLATES``; each template
+    exists once per language (ar, en) in the WhatsApp manager.
+    """
+    from django.conf import settings
+
+    language = _language(language)
+    values = _values(language=language, booking=booking, previous_start=previous_start)
+    order = ["service", "salon", "when"]
+    if event == Event.BOOKING_RESCHEDULED:
+        order = ["service", "salon", "previous_when", "when"]
+    if audience == STAFF:
+        order = ["customer", *order]
+    name = settings.WHATSAPP_TEMPLATES.get(f"{event}:{audience}", f"{event}_{audience}")
+    return name, [values[key] for key in order]

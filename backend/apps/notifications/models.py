@@ -44,7 +44,16 @@ class Notification(models.Model):
     provider = models.CharField(max_length=32, blank=True)
     message = models.TextField()
     reason = models.TextField("reason for failure or skip", blank=True)
-    provider_message_id = models.CharField(max_length=128, blank=True)
+    provider_message_id = models.CharField(max_length=128, blank=True, db_index=True)
+    # WhatsApp template for this message (name and ordered variables, in `language`).
+    template = models.CharField(max_length=64, blank=True)
+    language = models.CharField(max_length=2, blank=True)
+    variables = models.JSONField(default=list, blank=True)
+    # What the provider reported after accepting the message (delivery reports).
+    delivery_status = models.CharField(max_length=16, blank=True)
+    delivery_updated_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     # ``attempts`` when the row was last queued again by a resend: each resend
     # gets a fresh retry budget while ``attempts`` keeps the whole history.

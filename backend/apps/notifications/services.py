@@ -16,10 +16,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.accounts.services.otp import ProviderError, get_provider
+from apps.accounts.services.otp import ProviderError, RecipientOptedOut, Template, get_provider, provider_for_channel
 from apps.bookings.models import Booking, BookingStatus
-from apps.notifications.messages import CUSTOMER, STAFF, compose
-from apps.notifications.models import Notification, NotificationEvent, NotificationStatus
+from apps.notifications.messages import CUSTOMER, STAFF, compose, template_for
+from apps.notifications.models import Notification, NotificationChannel, NotificationEvent, NotificationStatus
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ STATUS_EVENTS = {
 }
 
 NO_PHONE_REASON = "Recipient has no phone number."
+OPTED_OUT_REASON = "opted_out"
 
 
 def send_booking_notification(
@@ -39,24 +40,25 @@ def send_booking_notification(
     *,
     sequence: int = 0,
     previous_start: datetime | None = None,
+    channel: str | None = None,
 ) -> Notification:
     """Record the message for ``recipient`` about ``event`` and deliver it after commit.
 
-    Idempotent per (booking, recipient, event, channel, sequence): an existing
-    ``pending`` or ``failed`` row is refreshed and delivered again, a ``sent`` or
-    ``skipped`` row is returned untouched. A recipient without a phone gets a
-    ``skipped`` row with the reason.
+    The channel is the recipient's preferred one (else NOTIFICATION_DEFAULT_CHANNEL)
+    unless given. Idempotent per (booking, recipient, event, channel, sequence): an
+    existing ``pending`` or ``failed`` row is refreshed and delivered again, a
+    ``sent`` or ``skipped`` row is returned untouched. A recipient without a phone,
+    or who opted out of the channel, gets a ``skipped`` row with the reason.
     """
-    channel = settings.NOTIFICATION_DEFAULT_CHANNEL
+    channel = channel or recipient.preferred_channel or settings.NOTIFICATION_DEFAULT_CHANNEL
     audience = CUSTOMER if recipient.pk == booking.customer_id else STAFF
     phone = recipient.phone or ""
-    text = compose(
-        event=event,
-        audience=audience,
-        language=recipient.preferred_language,
-        booking=booking,
-        previous_start=previous_start,
+    language = recipient.preferred_language
+    text = compose(event=event, audience=audience, language=language, booking=booking, previous_start=previous_start)
+    template, variables = template_for(
+        event=event, audience=audience, language=language, booking=booking, previous_start=previous_start
     )
+    skip_reason = _skip_reason(recipient, channel)
     # No savepoint of its own: the caller's transaction (the booking change) is
     # the unit; get_or_create still guards its INSERT against a concurrent twin.
     with transaction.atomic(savepoint=False):
@@ -69,33 +71,74 @@ def send_booking_notification(
             defaults={
                 "message": text,
                 "phone": phone,
-                "provider": settings.NOTIFICATION_PROVIDER,
-                "status": NotificationStatus.PENDING if phone else NotificationStatus.SKIPPED,
-                "reason": "" if phone else NO_PHONE_REASON,
+                "provider": provider_for_channel(channel),
+                "template": template,
+                "language": language,
+                "variables": variables,
+                "status": NotificationStatus.SKIPPED if skip_reason else NotificationStatus.PENDING,
+                "reason": skip_reason,
             },
         )
         if created:
-            if phone:
+            if not skip_reason:
                 transaction.on_commit(partial(enqueue_delivery, notification.pk), robust=True)
             return notification
         if notification.status in (NotificationStatus.SENT, NotificationStatus.SKIPPED):
             return notification
-
-        # An existing row keeps the text written at the time of the event (it
-        # describes that moment); phone and provider follow the current settings.
-        notification.phone = phone
-        notification.provider = settings.NOTIFICATION_PROVIDER
-        if not phone:
-            notification.status = NotificationStatus.SKIPPED
-            notification.reason = NO_PHONE_REASON
-            notification.save()
-            return notification
-        if notification.status == NotificationStatus.FAILED:
-            notification.attempts_at_requeue = notification.attempts
-        notification.status = NotificationStatus.PENDING
-        notification.save()
-        transaction.on_commit(partial(enqueue_delivery, notification.pk), robust=True)
+        _requeue(notification, recipient)
     return notification
+
+
+def _skip_reason(recipient: User, channel: str) -> str:
+    if not recipient.phone:
+        return NO_PHONE_REASON
+    if recipient.opted_out_of(channel):
+        return OPTED_OUT_REASON
+    return ""
+
+
+def _requeue(notification: Notification, recipient: User) -> None:
+    """Queue a pending or failed row again. It keeps the text written at the time
+    of the event (it describes that moment); phone and provider follow the
+    current settings."""
+    notification.phone = recipient.phone or ""
+    notification.provider = provider_for_channel(notification.channel)
+    skip_reason = _skip_reason(recipient, notification.channel)
+    if skip_reason:
+        notification.status, notification.reason = NotificationStatus.SKIPPED, skip_reason
+        notification.save()
+        return
+    if notification.status == NotificationStatus.FAILED:
+        notification.attempts_at_requeue = notification.attempts
+    notification.status = NotificationStatus.PENDING
+    notification.save()
+    transaction.on_commit(partial(enqueue_delivery, notification.pk), robust=True)
+
+
+@transaction.atomic
+def _fall_back_to_sms(notification: Notification) -> Notification | None:
+    """After WhatsApp refused a message for good, send the same text once by SMS,
+    as its own row (the audit shows both)."""
+    recipient = notification.recipient
+    skip_reason = _skip_reason(recipient, NotificationChannel.SMS)
+    fallback, created = Notification.objects.get_or_create(
+        booking_id=notification.booking_id,
+        recipient=recipient,
+        event=notification.event,
+        channel=NotificationChannel.SMS,
+        sequence=notification.sequence,
+        defaults={
+            "message": notification.message,
+            "phone": recipient.phone or "",
+            "provider": provider_for_channel(NotificationChannel.SMS),
+            "language": notification.language,
+            "status": NotificationStatus.SKIPPED if skip_reason else NotificationStatus.PENDING,
+            "reason": skip_reason,
+        },
+    )
+    if created and not skip_reason:
+        transaction.on_commit(partial(enqueue_delivery, fallback.pk), robust=True)
+    return fallback if created else None
 
 
 def notify_booking_lifecycle(
@@ -193,10 +236,25 @@ def notification_deliver(*, notification_id: int, can_retry: bool = True) -> Del
     # Outcomes are written only while the row is still pending, so a worker whose
     # lease ran out cannot overwrite what another worker recorded since.
     still_pending = Notification.objects.filter(pk=notification_id, status=NotificationStatus.PENDING)
+    template = (
+        Template(name=notification.template, language=notification.language, variables=list(notification.variables))
+        if notification.template
+        else None
+    )
     try:
         message_id = get_provider(notification.provider).send(
-            notification.phone, notification.message, notification.channel
+            notification.phone, notification.message, notification.channel, template
         )
+    except RecipientOptedOut as exc:
+        # They replied STOP on this channel: remember it, and send nothing more there.
+        user_opt_out(user_id=notification.recipient_id, channel=notification.channel)
+        still_pending.update(
+            status=NotificationStatus.FAILED,
+            reason=f"{OPTED_OUT_REASON}: {exc}"[:1000],
+            claimed_until=None,
+            updated_at=timezone.now(),
+        )
+        return DeliveryOutcome(status=NotificationStatus.FAILED)
     except ProviderError as exc:
         attempts_used = notification.attempts - notification.attempts_at_requeue
         if exc.transient and can_retry and attempts_used < settings.NOTIFICATION_MAX_ATTEMPTS:
@@ -212,9 +270,12 @@ def notification_deliver(*, notification_id: int, can_retry: bool = True) -> Del
             )
             return DeliveryOutcome(status=NotificationStatus.PENDING, retry_in=delay)
         logger.warning("Notification %s failed via %s: %s", notification_id, notification.provider, exc)
-        still_pending.update(
-            status=NotificationStatus.FAILED, reason=str(exc)[:1000], claimed_until=None, updated_at=timezone.now()
-        )
+        with transaction.atomic():
+            failed = still_pending.update(
+                status=NotificationStatus.FAILED, reason=str(exc)[:1000], claimed_until=None, updated_at=timezone.now()
+            )
+            if failed and not exc.transient and notification.channel == NotificationChannel.WHATSAPP:
+                _fall_back_to_sms(notification)
         return DeliveryOutcome(status=NotificationStatus.FAILED)
     still_pending.update(
         status=NotificationStatus.SENT,
@@ -257,3 +318,53 @@ def notification_resend(*, notification: Notification) -> Notification:
     return send_booking_notification(
         notification.booking, notification.recipient, notification.event, sequence=notification.sequence
     )
+
+
+# Delivery reports: later stages win; a report for an earlier stage is ignored.
+DELIVERY_STAGE = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 1,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "read": 4,
+}
+
+
+@transaction.atomic
+def notification_record_delivery(
+    *, provider_message_id: str, status: str, at: datetime, error: str = ""
+) -> Notification | None:
+    """Record a provider's delivery report on the matching notification.
+
+    Reports arrive late and out of order: one for an earlier stage than the one
+    recorded (``sent`` after ``delivered``) changes nothing. Unknown message ids
+    and statuses are ignored. Returns the notification, or None if none matches.
+    """
+    status = (status or "").lower()
+    if not provider_message_id or status not in DELIVERY_STAGE:
+        return None
+    notification = Notification.objects.select_for_update().filter(provider_message_id=provider_message_id).first()
+    if notification is None:
+        return None
+    if DELIVERY_STAGE[status] <= DELIVERY_STAGE.get(notification.delivery_status, -1):
+        return notification
+    notification.delivery_status = status
+    notification.delivery_updated_at = at
+    if status in ("delivered", "read") and notification.delivered_at is None:
+        notification.delivered_at = at
+    if status == "read":
+        notification.read_at = at
+    if status in ("undelivered", "failed") and error:
+        notification.reason = error[:1000]
+    notification.save()
+    return notification
+
+
+def user_opt_out(*, user_id: int, channel: str) -> None:
+    """Stop messaging a person on a channel (they replied STOP)."""
+    field = "whatsapp_opted_out" if channel == NotificationChannel.WHATSAPP else "sms_opted_out"
+    User.objects.filter(pk=user_id).update(**{field: True})

@@ -26,8 +26,11 @@ from apps.accounts.services.providers import (
     MessageProvider,
     PermanentProviderError,
     ProviderError,
+    RecipientOptedOut,
+    Template,
     TransientProviderError,
     get_provider,
+    provider_for_channel,
 )
 from apps.common.errors import AppError, InvalidInput, PermissionDenied, TooManyRequests
 from apps.common.phones import country_code, normalize_mobile
@@ -43,10 +46,13 @@ __all__ = [
     "MessageProvider",
     "PermanentProviderError",
     "ProviderError",
+    "RecipientOptedOut",
+    "Template",
     "TransientProviderError",
     "get_provider",
     "otp_request",
     "otp_verify",
+    "provider_for_channel",
 ]
 
 _CODE_TEXT = {

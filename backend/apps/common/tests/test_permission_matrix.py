@@ -66,6 +66,12 @@ MATRIX = {
     ("GET", "/api/availability/"): (everyone(200), None),
     ("GET", "/api/schema/"): (everyone(200), None),
     ("GET", "/api/docs/"): (everyone(200), None),
+    # Provider callbacks: only a valid provider signature gets in (tested in
+    # apps/notifications/tests/test_webhooks.py); a login does not.
+    ("POST", "/api/webhooks/twilio/status/"): (everyone(403), lambda ctx, actor: {}),
+    ("POST", "/api/webhooks/twilio/inbound/"): (everyone(403), lambda ctx, actor: {}),
+    ("GET", "/api/webhooks/whatsapp/"): (everyone(403), None),
+    ("POST", "/api/webhooks/whatsapp/"): (everyone(403), lambda ctx, actor: {}),
     ("GET", "/api/bookings/"): (signed_in(200), None),
     ("POST", "/api/bookings/"): (
         row(401, 201, 201, 403, 403, 403, 201, 403),

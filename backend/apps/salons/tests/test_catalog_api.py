@@ -73,6 +73,9 @@ def test_me_reads_and_updates_name_and_language_only(api, customer):
         "phone": customer.phone,
         "name": "Chris B",
         "preferred_language": "ar",
+        "preferred_channel": "",
+        "sms_opted_out": False,
+        "whatsapp_opted_out": False,
         "role": "customer",
         "salon": None,
     }

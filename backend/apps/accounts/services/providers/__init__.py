@@ -1,19 +1,26 @@
 """Provider adapters, one module per provider, chosen by name in settings."""
 
+from django.conf import settings
+
 from apps.accounts.services.providers.base import (
     SMS,
     WHATSAPP,
     MessageProvider,
     PermanentProviderError,
     ProviderError,
+    RecipientOptedOut,
+    Template,
     TransientProviderError,
 )
 from apps.accounts.services.providers.console import ConsoleProvider
+from apps.accounts.services.providers.taqnyat import TaqnyatProvider
 from apps.accounts.services.providers.twilio import TwilioProvider
+from apps.accounts.services.providers.unifonic import UnifonicProvider
+from apps.accounts.services.providers.whatsapp_cloud import WhatsAppCloudProvider
 
 PROVIDERS: dict[str, type[MessageProvider]] = {
-    ConsoleProvider.name: ConsoleProvider,
-    TwilioProvider.name: TwilioProvider,
+    provider.name: provider
+    for provider in (ConsoleProvider, TwilioProvider, UnifonicProvider, TaqnyatProvider, WhatsAppCloudProvider)
 }
 
 
@@ -24,6 +31,17 @@ def get_provider(name: str) -> MessageProvider:
         raise PermanentProviderError(f"Unknown message provider {name!r}.", code="unknown_provider") from None
 
 
+def provider_for_channel(channel: str) -> str:
+    """The provider name that sends ``channel`` for notifications (see settings)."""
+    explicit = settings.NOTIFICATION_SMS_PROVIDER if channel == SMS else settings.NOTIFICATION_WHATSAPP_PROVIDER
+    if explicit:
+        return explicit
+    main = PROVIDERS.get(settings.NOTIFICATION_PROVIDER)
+    if main is not None and channel in main.channels:
+        return settings.NOTIFICATION_PROVIDER
+    return settings.OTP_PROVIDER if channel == SMS else settings.NOTIFICATION_PROVIDER
+
+
 __all__ = [
     "PROVIDERS",
     "SMS",
@@ -32,7 +50,13 @@ __all__ = [
     "MessageProvider",
     "PermanentProviderError",
     "ProviderError",
+    "RecipientOptedOut",
+    "TaqnyatProvider",
+    "Template",
     "TransientProviderError",
     "TwilioProvider",
+    "UnifonicProvider",
+    "WhatsAppCloudProvider",
     "get_provider",
+    "provider_for_channel",
 ]

@@ -1,15 +1,26 @@
 """The one interface every SMS/WhatsApp provider adapter implements.
 
-``send(phone, text, channel)`` returns the provider's message id, or raises a
-``ProviderError``: ``TransientProviderError`` when trying again later may work
-(timeouts, 5xx, rate limits), ``PermanentProviderError`` when it will not
-(invalid number, rejected sender, bad credentials).
+``send(phone, text, channel, template=None)`` returns the provider's message id,
+or raises a ``ProviderError``: ``TransientProviderError`` when trying again
+later may work (timeouts, 5xx, rate limits), ``PermanentProviderError`` when it
+will not (invalid number, rejected sender, bad credentials), ``RecipientOptedOut``
+when the recipient has asked this channel to stop.
 """
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 
 SMS = "sms"
 WHATSAPP = "whatsapp"
+
+
+@dataclass(frozen=True)
+class Template:
+    """A pre-approved WhatsApp template: its name, language and ordered variables."""
+
+    name: str
+    language: str
+    variables: list[str] = field(default_factory=list)
 
 
 class ProviderError(Exception):
@@ -32,14 +43,35 @@ class PermanentProviderError(ProviderError):
     transient = False
 
 
+class RecipientOptedOut(PermanentProviderError):
+    """The recipient replied STOP (or equivalent) on this channel."""
+
+
 class MessageProvider(ABC):
     name: str = ""
     channels: frozenset[str] = frozenset({SMS})
 
     @abstractmethod
-    def send(self, phone: str, text: str, channel: str) -> str:
-        """Send ``text`` to the E.164 ``phone`` on ``channel``; return the provider's message id."""
+    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> str:
+        """Send to the E.164 ``phone`` on ``channel``; return the provider's message id."""
 
     def check_channel(self, channel: str) -> None:
         if channel not in self.channels:
             raise PermanentProviderError(f"{self.name} cannot send on channel {channel!r}.", code="unsupported_channel")
+
+
+def digits(phone: str) -> str:
+    """E.164 without the plus, as Meta, Unifonic, Taqnyat and Msegat want it."""
+    return phone.lstrip("+")
+
+
+def json_body(response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def is_transient_status(status_code: int) -> bool:
+    return status_code == 429 or status_code >= 500

@@ -1,7 +1,7 @@
 import logging
 import uuid
 
-from apps.accounts.services.providers.base import SMS, WHATSAPP, MessageProvider
+from apps.accounts.services.providers.base import SMS, WHATSAPP, MessageProvider, Template
 from apps.common.phones import national_display
 
 logger = logging.getLogger("salon.messages")
@@ -17,7 +17,7 @@ class ConsoleProvider(MessageProvider):
     name = "console"
     channels = frozenset({SMS, WHATSAPP})
 
-    def send(self, phone: str, text: str, channel: str) -> str:
+    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> str:
         self.check_channel(channel)
         logger.info("OTP %s to %s: %s", channel.upper(), national_display(phone), text)
         return f"console-{uuid.uuid4().hex}"

@@ -1,8 +1,12 @@
 """Twilio Programmable Messaging over its REST API (SMS and WhatsApp).
 
 Spoken directly with httpx so the base URL is a setting (tests point it at a
-local fake server); the official SDK hard-codes its host.
+local fake server); the official SDK hard-codes its host. WhatsApp messages use
+an approved content template (``ContentSid`` + ``ContentVariables``) when one is
+configured for the event, audience and language (TWILIO_CONTENT_SIDS).
 """
+
+import json
 
 import httpx
 from django.conf import settings
@@ -12,51 +16,51 @@ from apps.accounts.services.providers.base import (
     WHATSAPP,
     MessageProvider,
     PermanentProviderError,
+    RecipientOptedOut,
+    Template,
     TransientProviderError,
+    is_transient_status,
+    json_body,
 )
 from apps.accounts.services.providers.http import post
 
-# Twilio error codes that are worth trying again (its own rate limit).
-TRANSIENT_CODES = {"20429"}
+TRANSIENT_CODES = {"20429"}  # Twilio's own "too many requests"
+OPTED_OUT_CODES = {"21610"}  # the recipient replied STOP
 
 
 class TwilioProvider(MessageProvider):
     name = "twilio"
     channels = frozenset({SMS, WHATSAPP})
 
-    def __init__(self, *, account_sid=None, auth_token=None, sms_from=None, whatsapp_from=None, base_url=None):
-        self.account_sid = account_sid or settings.TWILIO_ACCOUNT_SID
-        self.auth_token = auth_token or settings.TWILIO_AUTH_TOKEN
-        self.sms_from = sms_from or settings.TWILIO_FROM
-        self.whatsapp_from = whatsapp_from or settings.TWILIO_WHATSAPP_FROM
-        self.base_url = (base_url or settings.TWILIO_BASE_URL).rstrip("/")
-
-    def send(self, phone: str, text: str, channel: str) -> str:
+    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> str:
         self.check_channel(channel)
-        if not self.account_sid or not self.auth_token:
+        sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+        if not sid or not token:
             raise PermanentProviderError("Twilio credentials are not configured.", code="not_configured")
         if channel == WHATSAPP:
-            to, sender = f"whatsapp:{phone}", f"whatsapp:{self.whatsapp_from}"
+            form = {"To": f"whatsapp:{phone}", "From": f"whatsapp:{settings.TWILIO_WHATSAPP_FROM}"}
+            content_sid = template and settings.TWILIO_CONTENT_SIDS.get(f"{template.name}:{template.language}")
+            if content_sid:
+                variables = {str(i): value for i, value in enumerate(template.variables, start=1)}
+                form |= {"ContentSid": content_sid, "ContentVariables": json.dumps(variables, ensure_ascii=False)}
+            else:
+                form["Body"] = text
         else:
-            to, sender = phone, self.sms_from
+            form = {"To": phone, "From": settings.TWILIO_FROM, "Body": text}
+        if settings.PUBLIC_BASE_URL:
+            form["StatusCallback"] = f"{settings.PUBLIC_BASE_URL}/api/webhooks/twilio/status/"
         response = post(
-            f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json",
-            data={"To": to, "From": sender, "Body": text},
-            auth=httpx.BasicAuth(self.account_sid, self.auth_token),
+            f"{settings.TWILIO_BASE_URL.rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json",
+            data=form,
+            auth=httpx.BasicAuth(sid, token),
         )
-        body = _json(response)
+        body = json_body(response)
         if response.is_success and body.get("sid"):
             return str(body["sid"])
         code = str(body.get("code") or response.status_code)
         message = str(body.get("message") or f"Twilio answered HTTP {response.status_code}.")
-        if response.status_code == 429 or response.status_code >= 500 or code in TRANSIENT_CODES:
+        if code in OPTED_OUT_CODES:
+            raise RecipientOptedOut(message, code=code)
+        if is_transient_status(response.status_code) or code in TRANSIENT_CODES:
             raise TransientProviderError(message, code=code)
         raise PermanentProviderError(message, code=code)
-
-
-def _json(response: httpx.Response) -> dict:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

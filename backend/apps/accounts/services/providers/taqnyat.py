@@ -1,0 +1,42 @@
+"""Taqnyat (Saudi SMS): JSON REST call with a bearer token.
+
+Only the success shape (``statusCode`` 201 with ``messageId``) is confirmed; the
+error body is read tolerantly (``message`` if present, else the HTTP status).
+"""
+
+from django.conf import settings
+
+from apps.accounts.services.providers.base import (
+    SMS,
+    MessageProvider,
+    PermanentProviderError,
+    Template,
+    TransientProviderError,
+    digits,
+    is_transient_status,
+    json_body,
+)
+from apps.accounts.services.providers.http import post
+
+
+class TaqnyatProvider(MessageProvider):
+    name = "taqnyat"
+    channels = frozenset({SMS})
+
+    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> str:
+        self.check_channel(channel)
+        if not settings.TAQNYAT_TOKEN:
+            raise PermanentProviderError("Taqnyat token is not configured.", code="not_configured")
+        response = post(
+            f"{settings.TAQNYAT_BASE_URL.rstrip('/')}/v1/messages",
+            json={"recipients": [digits(phone)], "body": text, "sender": settings.TAQNYAT_SENDER},
+            headers={"Authorization": f"Bearer {settings.TAQNYAT_TOKEN}"},
+        )
+        body = json_body(response)
+        if response.is_success and body.get("messageId"):
+            return str(body["messageId"])
+        code = str(body.get("statusCode") or body.get("code") or response.status_code)
+        message = str(body.get("message") or f"Taqnyat answered HTTP {response.status_code}.")
+        if is_transient_status(response.status_code):
+            raise TransientProviderError(message, code=code)
+        raise PermanentProviderError(message, code=code)

@@ -1,0 +1,49 @@
+"""Unifonic (Saudi SMS): form-encoded REST call, JSON answer.
+
+``success`` comes as the string "true" or the boolean true; errors use unusual
+HTTP codes (449 empty body, 480 sender not allowed, 482 invalid destination)
+and ``errorCode`` values (ER-01 balance, ER-02 invalid number, ...).
+"""
+
+from django.conf import settings
+
+from apps.accounts.services.providers.base import (
+    SMS,
+    MessageProvider,
+    PermanentProviderError,
+    Template,
+    TransientProviderError,
+    digits,
+    is_transient_status,
+    json_body,
+)
+from apps.accounts.services.providers.http import post
+
+
+class UnifonicProvider(MessageProvider):
+    name = "unifonic"
+    channels = frozenset({SMS})
+
+    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> str:
+        self.check_channel(channel)
+        if not settings.UNIFONIC_APP_SID:
+            raise PermanentProviderError("Unifonic AppSid is not configured.", code="not_configured")
+        response = post(
+            f"{settings.UNIFONIC_BASE_URL.rstrip('/')}/rest/SMS/messages",
+            data={
+                "AppSid": settings.UNIFONIC_APP_SID,
+                "SenderID": settings.UNIFONIC_SENDER_ID,
+                "Recipient": digits(phone),
+                "Body": text,
+                "responseType": "JSON",
+            },
+        )
+        body = json_body(response)
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        if response.is_success and str(body.get("success")).lower() == "true" and data.get("MessageID"):
+            return str(data["MessageID"])
+        code = str(body.get("errorCode") or response.status_code)
+        message = str(body.get("message") or f"Unifonic answered HTTP {response.status_code}.")
+        if is_transient_status(response.status_code):
+            raise TransientProviderError(message, code=code)
+        raise PermanentProviderError(message, code=code)

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from apps.notifications.webhooks import TwilioInboundWebhook, TwilioStatusWebhook, WhatsAppWebhook
+
+urlpatterns = [
+    path("webhooks/twilio/status/", TwilioStatusWebhook.as_view(), name="twilio-status"),
+    path("webhooks/twilio/inbound/", TwilioInboundWebhook.as_view(), name="twilio-inbound"),
+    path("webhooks/whatsapp/", WhatsAppWebhook.as_view(), name="whatsapp-webhook"),
+]

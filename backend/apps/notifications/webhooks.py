@@ -1,0 +1,148 @@
+"""Provider callbacks: delivery reports and STOP replies.
+
+Each request's signature is verified before anything is read from or written to
+the database: Twilio's ``X-Twilio-Signature`` with the official RequestValidator,
+Meta's ``X-Hub-Signature-256`` as HMAC-SHA256 of the raw body with the app secret.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.parsers import FormParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from twilio.request_validator import RequestValidator
+
+from apps.accounts.models import Channel, User
+from apps.accounts.services.providers.twilio import OPTED_OUT_CODES
+from apps.common.errors import AppError, PermissionDenied
+from apps.common.phones import normalize_mobile
+from apps.notifications.services import notification_record_delivery, user_opt_out
+
+logger = logging.getLogger(__name__)
+
+STOP_WORDS = {"STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "إيقاف", "ايقاف", "الغاء"}
+
+
+def _bad_signature() -> PermissionDenied:
+    return PermissionDenied("The request signature is missing or wrong.", code="invalid_signature")
+
+
+class _ProviderWebhook(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+
+class _TwilioWebhook(_ProviderWebhook):
+    parser_classes = [FormParser]  # what Twilio sends (documents the schema)
+
+    def verified_params(self, request) -> dict[str, str]:
+        signature = request.headers.get("X-Twilio-Signature", "")
+        # The full URL Twilio called: behind a proxy, the public one.
+        url = (
+            f"{settings.PUBLIC_BASE_URL}{request.get_full_path()}"
+            if settings.PUBLIC_BASE_URL
+            else request.build_absolute_uri()
+        )
+        # Django's own form parsing: a body of any other type reads as no
+        # parameters and fails the signature (403), rather than a 415 first.
+        form = request._request.POST
+        params = {key: form.get(key) for key in form}
+        token = settings.TWILIO_AUTH_TOKEN
+        if not token or not signature or not RequestValidator(token).validate(url, params, signature):
+            raise _bad_signature()
+        return params
+
+
+class TwilioStatusWebhook(_TwilioWebhook):
+    """Twilio StatusCallback: delivery reports for SMS and WhatsApp messages."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        params = self.verified_params(request)
+        notification = notification_record_delivery(
+            provider_message_id=params.get("MessageSid", ""),
+            status=params.get("MessageStatus", ""),
+            at=timezone.now(),  # Twilio's reports carry no timestamp
+            error=f"[{params['ErrorCode']}] delivery failed" if params.get("ErrorCode") else "",
+        )
+        if notification is not None and params.get("ErrorCode") in OPTED_OUT_CODES:
+            user_opt_out(user_id=notification.recipient_id, channel=notification.channel)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TwilioInboundWebhook(_TwilioWebhook):
+    """Twilio incoming messages: a STOP reply opts the sender out of that channel."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        params = self.verified_params(request)
+        sender = params.get("From", "")
+        channel = Channel.WHATSAPP if sender.startswith("whatsapp:") else Channel.SMS
+        if " ".join((params.get("Body") or "").split()).upper() in STOP_WORDS:
+            try:
+                phone = normalize_mobile(sender.removeprefix("whatsapp:"))
+            except AppError:
+                phone = None
+            user = User.objects.filter(phone=phone).first() if phone else None
+            if user is not None:
+                user_opt_out(user_id=user.pk, channel=channel)
+                logger.info("User %s opted out of %s by reply", user.pk, channel)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WhatsAppWebhook(_ProviderWebhook):
+    """Meta WhatsApp Cloud API: the subscription handshake (GET) and status notifications (POST)."""
+
+    @extend_schema(request=None, responses={(200, "text/plain"): OpenApiTypes.STR})
+    def get(self, request):
+        mode = request.query_params.get("hub.mode", "")
+        token = request.query_params.get("hub.verify_token", "")
+        expected = settings.WHATSAPP_VERIFY_TOKEN
+        if mode != "subscribe" or not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+            raise PermissionDenied("Verification token mismatch.", code="invalid_verify_token")
+        return HttpResponse(request.query_params.get("hub.challenge", ""), content_type="text/plain")
+
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request):
+        raw = request.body  # the exact bytes Meta signed, never re-serialised JSON
+        secret = settings.WHATSAPP_APP_SECRET
+        given = request.headers.get("X-Hub-Signature-256", "")
+        expected = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest() if secret else ""
+        if not secret or not hmac.compare_digest(given.encode(), expected.encode()):
+            raise _bad_signature()
+        try:
+            payload = json.loads(raw)
+        except ValueError:
+            return Response({"received": 0})
+        statuses = [
+            item
+            for entry in (payload.get("entry") or [] if isinstance(payload, dict) else [])
+            for change in (entry.get("changes") or [])
+            if change.get("field") == "messages"
+            for item in ((change.get("value") or {}).get("statuses") or [])
+        ]
+        # Oldest first, so a later report always has the last word.
+        for item in sorted(statuses, key=lambda item: int(item.get("timestamp") or 0)):
+            errors = item.get("errors") or []
+            error = errors[0] if errors and isinstance(errors[0], dict) else {}
+            notification_record_delivery(
+                provider_message_id=str(item.get("id") or ""),
+                status=str(item.get("status") or ""),
+                at=datetime.fromtimestamp(int(item.get("timestamp") or 0), tz=UTC),
+                error=f"[{error.get('code')}] {error.get('title') or error.get('message') or ''}".strip()
+                if error
+                else "",
+            )
+        return Response({"received": len(statuses)})
