@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import socket
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,23 @@ RIYADH = ZoneInfo("Asia/Riyadh")
 # Every test runs at this moment unless it travels elsewhere: a Saturday morning
 # in Riyadh, the day before the SPEC's example booking (2026-03-01 10:00).
 NOW = datetime(2026, 2, 28, 8, 0, tzinfo=RIYADH)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_internet():
+    """Tests talk to this machine only (PostgreSQL, Redis, local fake servers):
+    any other address is refused, so the suite passes with the network unplugged."""
+    real_connect = socket.socket.connect
+
+    def loopback_only(sock, address):
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None and host not in ("localhost", "::1") and not str(host).startswith("127."):
+            raise ConnectionRefusedError(f"tests must not reach the network (tried {address})")
+        return real_connect(sock, address)
+
+    socket.socket.connect = loopback_only
+    yield
+    socket.socket.connect = real_connect
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,216 @@
+"""Delivery reports and STOP replies: signatures first, then late reports never win."""
+
+import hashlib
+import hmac
+import json
+from urllib.parse import urlencode
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from apps.accounts.models import User
+from apps.common.tests.factories import BookingFactory
+from apps.notifications.models import Notification
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC = "https://api.salon.example"
+TWILIO_STATUS = "/api/webhooks/twilio/status/"
+TWILIO_INBOUND = "/api/webhooks/twilio/inbound/"
+WHATSAPP = "/api/webhooks/whatsapp/"
+
+
+@pytest.fixture
+def secrets_set(settings):
+    settings.PUBLIC_BASE_URL = PUBLIC
+    settings.TWILIO_AUTH_TOKEN = "twilio-secret"
+    settings.WHATSAPP_APP_SECRET = "meta-app-secret"
+    settings.WHATSAPP_VERIFY_TOKEN = "verify-me"
+    return settings
+
+
+@pytest.fixture
+def sent(now, haircut, stylist, customer):
+    booking = BookingFactory(service=haircut, staff=stylist, customer=customer)
+    return Notification.objects.create(
+        booking=booking,
+        recipient=customer,
+        phone=customer.phone,
+        event="booking_created",
+        channel="sms",
+        provider="twilio",
+        message="text",
+        status="sent",
+        provider_message_id="SM123",
+    )
+
+
+def _twilio(api, path, params, signature=None):
+    if signature is None:
+        signature = RequestValidator("twilio-secret").compute_signature(f"{PUBLIC}{path}", params)
+    headers = {"HTTP_X_TWILIO_SIGNATURE": signature} if signature else {}
+    return api.client.post(path, urlencode(params), content_type="application/x-www-form-urlencoded", **headers)
+
+
+def _report(status, sid="SM123", **extra):
+    return {"MessageSid": sid, "MessageStatus": status, "AccountSid": "AC123", "To": "+966550000000", **extra}
+
+
+@pytest.mark.parametrize("signature", ["", "bm90IHRoZSByaWdodCBzaWduYXR1cmU="])
+def test_twilio_report_without_a_valid_signature_is_403_and_changes_nothing(api, secrets_set, sent, signature):
+    response = _twilio(api, TWILIO_STATUS, _report("delivered"), signature=signature)
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "invalid_signature"
+    sent.refresh_from_db()
+    assert sent.delivery_status == "" and sent.delivered_at is None
+
+
+def test_twilio_report_signed_for_another_url_is_refused(api, secrets_set, sent):
+    params = _report("delivered")
+    wrong_url = RequestValidator("twilio-secret").compute_signature(f"{PUBLIC}/elsewhere/", params)
+
+    assert _twilio(api, TWILIO_STATUS, params, signature=wrong_url).status_code == 403
+
+
+def test_twilio_delivered_then_a_late_sent_does_not_move_it_back(api, secrets_set, sent):
+    assert _twilio(api, TWILIO_STATUS, _report("delivered")).status_code == 204
+    sent.refresh_from_db()
+    assert sent.delivery_status == "delivered" and sent.delivered_at is not None
+
+    assert _twilio(api, TWILIO_STATUS, _report("sent")).status_code == 204
+
+    sent.refresh_from_db()
+    assert sent.delivery_status == "delivered"
+
+
+def test_twilio_undelivered_records_the_error(api, secrets_set, sent):
+    _twilio(api, TWILIO_STATUS, _report("undelivered", ErrorCode="30003"))
+
+    sent.refresh_from_db()
+    assert sent.delivery_status == "undelivered" and "30003" in sent.reason
+
+
+def test_twilio_report_for_an_unknown_message_is_accepted_and_ignored(api, secrets_set, sent):
+    assert _twilio(api, TWILIO_STATUS, _report("delivered", sid="SMunknown")).status_code == 204
+    sent.refresh_from_db()
+    assert sent.delivery_status == ""
+
+
+def test_twilio_21610_in_a_report_opts_the_recipient_out(api, secrets_set, sent, customer):
+    _twilio(api, TWILIO_STATUS, _report("failed", ErrorCode="21610"))
+
+    customer.refresh_from_db()
+    assert customer.sms_opted_out is True
+
+
+@pytest.mark.parametrize(
+    ("body", "sender", "field"),
+    [
+        ("STOP", "{phone}", "sms_opted_out"),
+        (" stop ", "whatsapp:{phone}", "whatsapp_opted_out"),
+        ("إيقاف", "{phone}", "sms_opted_out"),
+    ],
+)
+def test_an_inbound_stop_opts_out_of_that_channel(api, secrets_set, customer, body, sender, field):
+    params = {"From": sender.format(phone=customer.phone), "Body": body, "MessageSid": "SMin"}
+
+    assert _twilio(api, TWILIO_INBOUND, params).status_code == 204
+
+    customer.refresh_from_db()
+    assert getattr(customer, field) is True
+
+
+def test_an_unsigned_inbound_stop_changes_nothing(api, secrets_set, customer):
+    _twilio(api, TWILIO_INBOUND, {"From": customer.phone, "Body": "STOP"}, signature="")
+
+    assert User.objects.get(pk=customer.pk).sms_opted_out is False
+
+
+# --- WhatsApp Cloud ----------------------------------------------------------------------
+def test_whatsapp_handshake_answers_the_challenge_only_for_the_right_token(api, secrets_set):
+    ok = api.get(WHATSAPP, {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "1158201444"})
+    wrong = api.get(WHATSAPP, {"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1158201444"})
+
+    assert (ok.status_code, ok.content) == (200, b"1158201444")
+    assert wrong.status_code == 403 and b"1158201444" not in wrong.content
+
+
+def _statuses(*items):
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "WABA",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "statuses": [
+                                {"id": wamid, "status": status, "timestamp": str(ts), "recipient_id": "966550000000"}
+                                for wamid, status, ts in items
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def _meta(api, payload, secret="meta-app-secret"):
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return api.client.post(WHATSAPP, raw, content_type="application/json", HTTP_X_HUB_SIGNATURE_256=signature)
+
+
+@pytest.fixture
+def whatsapp_sent(sent):
+    sent.channel, sent.provider, sent.provider_message_id = "whatsapp", "whatsapp_cloud", "wamid.ABC"
+    sent.save()
+    return sent
+
+
+def test_whatsapp_report_with_a_wrong_signature_is_403(api, secrets_set, whatsapp_sent):
+    response = _meta(api, _statuses(("wamid.ABC", "delivered", 1772341200)), secret="not-the-secret")
+
+    assert response.status_code == 403
+    whatsapp_sent.refresh_from_db()
+    assert whatsapp_sent.delivery_status == ""
+
+
+def test_whatsapp_signature_is_over_the_raw_body(api, secrets_set, whatsapp_sent):
+    raw = b'{"object": "whatsapp_business_account", "entry": []}'
+    signature = "sha256=" + hmac.new(b"meta-app-secret", raw.replace(b" ", b""), hashlib.sha256).hexdigest()
+
+    response = api.client.post(WHATSAPP, raw, content_type="application/json", HTTP_X_HUB_SIGNATURE_256=signature)
+
+    assert response.status_code == 403  # signed a re-serialised body, not the bytes sent
+
+
+def test_whatsapp_read_without_delivered_and_a_late_delivered_is_ignored(api, secrets_set, whatsapp_sent):
+    assert _meta(api, _statuses(("wamid.ABC", "read", 1772341260))).status_code == 200
+    whatsapp_sent.refresh_from_db()
+    assert whatsapp_sent.delivery_status == "read" and whatsapp_sent.read_at is not None
+    assert whatsapp_sent.delivered_at is not None
+
+    _meta(api, _statuses(("wamid.ABC", "delivered", 1772341230)))
+
+    whatsapp_sent.refresh_from_db()
+    assert whatsapp_sent.delivery_status == "read"
+
+
+def test_whatsapp_reports_in_one_batch_are_applied_in_time_order(api, secrets_set, whatsapp_sent):
+    response = _meta(
+        api,
+        _statuses(
+            ("wamid.ABC", "read", 1772341300), ("wamid.ABC", "sent", 1772341200), ("wamid.ABC", "delivered", 1772341250)
+        ),
+    )
+
+    assert response.json() == {"received": 3}
+    whatsapp_sent.refresh_from_db()
+    assert whatsapp_sent.delivery_status == "read"
+    assert whatsapp_sent.delivered_at.timestamp() == 1772341250
+    assert whatsapp_sent.read_at.timestamp() == 1772341300
