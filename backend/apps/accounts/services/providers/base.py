@@ -75,3 +75,11 @@ def json_body(response) -> dict:
 
 def is_transient_status(status_code: int) -> bool:
     return status_code == 429 or status_code >= 500
+
+
+def error_from_answer(status_code: int, *, code: str, message: str, transient_codes=frozenset()) -> ProviderError:
+    """The error for a refused request: transient for HTTP 5xx, 429 and the
+    provider's own rate-limit codes; permanent for everything else."""
+    if is_transient_status(status_code) or code in transient_codes:
+        return TransientProviderError(message, code=code)
+    return PermanentProviderError(message, code=code)

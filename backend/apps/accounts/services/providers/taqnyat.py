@@ -11,9 +11,8 @@ from apps.accounts.services.providers.base import (
     MessageProvider,
     PermanentProviderError,
     Template,
-    TransientProviderError,
     digits,
-    is_transient_status,
+    error_from_answer,
     json_body,
 )
 from apps.accounts.services.providers.http import post
@@ -37,6 +36,4 @@ class TaqnyatProvider(MessageProvider):
             return str(body["messageId"])
         code = str(body.get("statusCode") or body.get("code") or response.status_code)
         message = str(body.get("message") or f"Taqnyat answered HTTP {response.status_code}.")
-        if is_transient_status(response.status_code):
-            raise TransientProviderError(message, code=code)
-        raise PermanentProviderError(message, code=code)
+        raise error_from_answer(response.status_code, code=code, message=message)

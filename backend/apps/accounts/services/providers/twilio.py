@@ -18,8 +18,7 @@ from apps.accounts.services.providers.base import (
     PermanentProviderError,
     RecipientOptedOut,
     Template,
-    TransientProviderError,
-    is_transient_status,
+    error_from_answer,
     json_body,
 )
 from apps.accounts.services.providers.http import post
@@ -61,6 +60,4 @@ class TwilioProvider(MessageProvider):
         message = str(body.get("message") or f"Twilio answered HTTP {response.status_code}.")
         if code in OPTED_OUT_CODES:
             raise RecipientOptedOut(message, code=code)
-        if is_transient_status(response.status_code) or code in TRANSIENT_CODES:
-            raise TransientProviderError(message, code=code)
-        raise PermanentProviderError(message, code=code)
+        raise error_from_answer(response.status_code, code=code, message=message, transient_codes=TRANSIENT_CODES)

@@ -12,9 +12,8 @@ from apps.accounts.services.providers.base import (
     MessageProvider,
     PermanentProviderError,
     Template,
-    TransientProviderError,
     digits,
-    is_transient_status,
+    error_from_answer,
     json_body,
 )
 from apps.accounts.services.providers.http import post
@@ -44,6 +43,4 @@ class UnifonicProvider(MessageProvider):
             return str(data["MessageID"])
         code = str(body.get("errorCode") or response.status_code)
         message = str(body.get("message") or f"Unifonic answered HTTP {response.status_code}.")
-        if is_transient_status(response.status_code):
-            raise TransientProviderError(message, code=code)
-        raise PermanentProviderError(message, code=code)
+        raise error_from_answer(response.status_code, code=code, message=message)

@@ -12,9 +12,8 @@ from apps.accounts.services.providers.base import (
     MessageProvider,
     PermanentProviderError,
     Template,
-    TransientProviderError,
     digits,
-    is_transient_status,
+    error_from_answer,
     json_body,
 )
 from apps.accounts.services.providers.http import post
@@ -58,6 +57,4 @@ class WhatsAppCloudProvider(MessageProvider):
         code = str(error.get("code") or response.status_code)
         details = (error.get("error_data") or {}).get("details") if isinstance(error.get("error_data"), dict) else None
         message = str(details or error.get("message") or f"WhatsApp answered HTTP {response.status_code}.")
-        if is_transient_status(response.status_code) or code in TRANSIENT_CODES:
-            raise TransientProviderError(message, code=code)
-        raise PermanentProviderError(message, code=code)
+        raise error_from_answer(response.status_code, code=code, message=message, transient_codes=TRANSIENT_CODES)
