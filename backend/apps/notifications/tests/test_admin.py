@@ -94,3 +94,29 @@ def test_salon_manager_in_admin_sees_only_their_salon(client, now, haircut, styl
 
     assert response.status_code == 200
     assert list(response.context["cl"].result_list) == [mine]
+
+
+def test_admin_creates_staff_members_without_a_phone(admin_client, salon):
+    for name in ("Lina", "Huda"):
+        response = admin_client.post(
+            "/admin/accounts/user/add/",
+            {"phone": "", "name": name, "role": "staff", "salon": salon.pk, "preferred_language": "ar"},
+        )
+        assert response.status_code == 302, response.content[:500]
+
+    assert list(User.objects.filter(role="staff").values_list("name", "phone")) == [("Lina", None), ("Huda", None)]
+
+
+def test_admin_normalises_a_national_phone_and_refuses_a_bad_one(admin_client, salon):
+    ok = admin_client.post(
+        "/admin/accounts/user/add/",
+        {"phone": "0501112233", "name": "Noor", "role": "staff", "salon": salon.pk, "preferred_language": "ar"},
+    )
+    bad = admin_client.post(
+        "/admin/accounts/user/add/",
+        {"phone": "12345", "name": "Bad", "role": "staff", "salon": salon.pk, "preferred_language": "ar"},
+    )
+
+    assert ok.status_code == 302
+    assert User.objects.get(name="Noor").phone == "+966501112233"
+    assert bad.status_code == 200 and "valid mobile" in bad.content.decode()
