@@ -94,3 +94,18 @@ class BookingFactory(factory.django.DjangoModelFactory):
     end = factory.LazyAttribute(lambda o: o.start + timedelta(minutes=o.service.duration_minutes))
     busy_until = factory.LazyAttribute(lambda o: o.end + timedelta(minutes=o.service.buffer_minutes))
     status = BookingStatus.PENDING
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    """A booking_created SMS to the booking's customer, pending, unless told otherwise."""
+
+    class Meta:
+        model = "notifications.Notification"
+
+    booking = factory.SubFactory(BookingFactory)
+    recipient = factory.SelfAttribute("booking.customer")
+    phone = factory.SelfAttribute("recipient.phone")
+    event = "booking_created"
+    channel = "sms"
+    provider = "twilio"
+    message = "text"

@@ -9,7 +9,7 @@ import respx
 from django.core.management import call_command
 from django.utils import timezone
 
-from apps.common.tests.factories import BookingFactory
+from apps.common.tests.factories import BookingFactory, NotificationFactory
 from apps.notifications.models import Notification, NotificationEvent, NotificationStatus
 from apps.notifications.services import notification_deliver, notification_sweep, retry_delay
 
@@ -38,15 +38,7 @@ def provider(settings):
 @pytest.fixture
 def pending(now, haircut, stylist, customer):
     booking = BookingFactory(service=haircut, staff=stylist, customer=customer)
-    return Notification.objects.create(
-        booking=booking,
-        recipient=customer,
-        phone=customer.phone,
-        event=NotificationEvent.BOOKING_CREATED,
-        channel="sms",
-        provider="twilio",
-        message="Your booking request is received.",
-    )
+    return NotificationFactory(booking=booking, message="Your booking request is received.")
 
 
 def _deliver(row):

@@ -261,20 +261,15 @@ PERMANENT = [
 
 
 def _deliver_one(provider, url, answer, configured, network, haircut, stylist, customer):
-    from apps.common.tests.factories import BookingFactory
+    from apps.common.tests.factories import BookingFactory, NotificationFactory
     from apps.notifications.services import notification_deliver
 
     configured.NOTIFICATION_PROVIDER = provider
     channel = "whatsapp" if provider == "whatsapp_cloud" else "sms"
-    booking = BookingFactory(service=haircut, staff=stylist, customer=customer)
-    row = Notification.objects.create(
-        booking=booking,
-        recipient=customer,
-        phone=customer.phone,
-        event="booking_created",
+    row = NotificationFactory(
+        booking=BookingFactory(service=haircut, staff=stylist, customer=customer),
         channel=channel,
         provider=provider,
-        message="text",
         template="booking_created_customer",
         language="en",
         variables=["Haircut", "Main Salon", "2026-03-01 10:00"],

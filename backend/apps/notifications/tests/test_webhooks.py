@@ -9,8 +9,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from apps.accounts.models import User
-from apps.common.tests.factories import BookingFactory
-from apps.notifications.models import Notification
+from apps.common.tests.factories import BookingFactory, NotificationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,17 +31,7 @@ def secrets_set(settings):
 @pytest.fixture
 def sent(now, haircut, stylist, customer):
     booking = BookingFactory(service=haircut, staff=stylist, customer=customer)
-    return Notification.objects.create(
-        booking=booking,
-        recipient=customer,
-        phone=customer.phone,
-        event="booking_created",
-        channel="sms",
-        provider="twilio",
-        message="text",
-        status="sent",
-        provider_message_id="SM123",
-    )
+    return NotificationFactory(booking=booking, status="sent", provider_message_id="SM123")
 
 
 def _twilio(api, path, params, signature=None):
