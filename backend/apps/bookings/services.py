@@ -206,14 +206,15 @@ def booking_create(
     return booking
 
 
-def _locked_booking(booking_id: int) -> Booking:
+def _locked_booking(booking_id: int, actor: User) -> Booking:
+    """Lock the booking for this transaction; one the actor may not see is a 404."""
     booking = (
         Booking.objects.select_for_update(of=("self",))
         .select_related("salon", "service__salon", "customer", "staff")
         .filter(pk=booking_id)
         .first()
     )
-    if booking is None:
+    if booking is None or not booking_is_visible_to(booking, actor):
         raise NotFound("Booking not found.")
     return booking
 
@@ -225,10 +226,50 @@ def booking_change_status(*, actor: User, booking_id: int, status: str) -> Booki
     A request for the current status changes and sends nothing. Any change not
     in ``ALLOWED_TRANSITIONS`` is a 400 naming the allowed next statuses.
     """
+    return _change_status(actor, _locked_booking(booking_id, actor), status, now=timezone.now())
+
+
+@transaction.atomic
+def booking_reschedule(*, actor: User, booking_id: int, start: datetime) -> Booking:
+    """Move an active booking to a new start (same rules as creating one).
+
+    Whoever may cancel the booking may move it. Each real move notifies customer
+    and staff once, naming the old and the new time; the same start again is a
+    no-op that sends nothing.
+    """
+    return _reschedule(actor, _locked_booking(booking_id, actor), start, now=timezone.now())
+
+
+@transaction.atomic
+def booking_update_note(*, actor: User, booking_id: int, note: str) -> Booking:
+    """Change the booking's note; anyone who can see the booking may."""
+    return _update_note(actor, _locked_booking(booking_id, actor), note, now=timezone.now())
+
+
+@dataclass(frozen=True)
+class BookingChanges:
+    status: str | None = None
+    start: datetime | None = None
+    note: str | None = None
+
+
+@transaction.atomic
+def booking_update(*, actor: User, booking_id: int, changes: BookingChanges) -> Booking:
+    """Apply a PATCH: note, then a move, then a status change, all in one
+    transaction on one locked row."""
     now = timezone.now()
-    booking = _locked_booking(booking_id)
-    if not booking_is_visible_to(booking, actor):
-        raise NotFound("Booking not found.")
+    booking = _locked_booking(booking_id, actor)
+    if changes.note is not None and changes.note.strip() != booking.note:
+        booking = _update_note(actor, booking, changes.note, now=now)
+    if changes.start is not None:
+        booking = _reschedule(actor, booking, changes.start, now=now)
+    if changes.status is not None:
+        booking = _change_status(actor, booking, changes.status, now=now)
+    return booking
+
+
+# --- steps on a booking already locked by the caller --------------------------------
+def _change_status(actor: User, booking: Booking, status: str, *, now: datetime) -> Booking:
     previous = booking.status
     if status == previous:
         return booking
@@ -247,16 +288,7 @@ def booking_change_status(*, actor: User, booking_id: int, status: str) -> Booki
     return booking
 
 
-@transaction.atomic
-def booking_reschedule(*, actor: User, booking_id: int, start: datetime) -> Booking:
-    """Move an active booking to a new start (same rules as creating one).
-
-    Whoever may cancel the booking may move it. Each real move notifies customer
-    and staff once, naming the old and the new time; the same start again is a
-    no-op that sends nothing.
-    """
-    now = timezone.now()
-    booking = _locked_booking(booking_id)
+def _reschedule(actor: User, booking: Booking, start: datetime, *, now: datetime) -> Booking:
     _ensure_may(actor, booking, RESCHEDULE, now=now)
     if not booking.is_active:
         raise InvalidInput(
@@ -290,33 +322,8 @@ def booking_reschedule(*, actor: User, booking_id: int, start: datetime) -> Book
     return booking
 
 
-@transaction.atomic
-def booking_update_note(*, actor: User, booking_id: int, note: str) -> Booking:
-    """Change the booking's note; anyone who can see the booking may."""
-    booking = _locked_booking(booking_id)
-    _ensure_may(actor, booking, EDIT_NOTE, now=timezone.now())
+def _update_note(actor: User, booking: Booking, note: str, *, now: datetime) -> Booking:
+    _ensure_may(actor, booking, EDIT_NOTE, now=now)
     booking.note = note.strip()
     booking.save(update_fields=["note", "updated_at"])
-    return booking
-
-
-@dataclass(frozen=True)
-class BookingChanges:
-    status: str | None = None
-    start: datetime | None = None
-    note: str | None = None
-
-
-@transaction.atomic
-def booking_update(*, actor: User, booking_id: int, changes: BookingChanges) -> Booking:
-    """Apply a PATCH: note, then a move, then a status change, all in one transaction."""
-    booking = _locked_booking(booking_id)
-    if not booking_is_visible_to(booking, actor):
-        raise NotFound("Booking not found.")
-    if changes.note is not None and changes.note.strip() != booking.note:
-        booking = booking_update_note(actor=actor, booking_id=booking_id, note=changes.note)
-    if changes.start is not None:
-        booking = booking_reschedule(actor=actor, booking_id=booking_id, start=changes.start)
-    if changes.status is not None:
-        booking = booking_change_status(actor=actor, booking_id=booking_id, status=changes.status)
     return booking
