@@ -82,6 +82,8 @@ def main() -> int:
             python,
             "-m",
             "gunicorn",
+            "--config",
+            "gunicorn.conf.py",
             "salon_api.wsgi",
             "-b",
             f"127.0.0.1:{port}",

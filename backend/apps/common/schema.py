@@ -16,7 +16,7 @@ ERROR_COMPONENT = {
 }
 
 ERROR_STATUSES = {
-    "400": "Invalid input or a rule refused the request.",
+    "400": "Invalid input, a rule refused the request, or a request line over 4094 bytes.",
     "401": "Missing, invalid or expired token.",
     "403": "Not allowed for your role.",
     "404": "Not found (including what you may not see).",
@@ -26,6 +26,7 @@ ERROR_STATUSES = {
     "413": "Request body too large.",
     "415": "Unsupported media type.",
     "429": "Too many requests.",
+    "431": "Request headers too large (refused by the HTTP server).",
     "503": "A provider could not be reached.",
 }
 

@@ -138,7 +138,10 @@ def start_worker(env: dict[str, str], *, concurrency: int = 8, pool: str = "pref
     return process
 
 
-def start_web(env: dict[str, str], *, workers: int = 2, threads: int = 1) -> tuple[Process, str]:
+def start_web(
+    env: dict[str, str], *, workers: int = 2, threads: int = 1, ready_path: str = "/api/salons/"
+) -> tuple[Process, str]:
+    """gunicorn with backend/gunicorn.conf.py, as in production; ready when `ready_path` answers 200."""
     port = free_port()
     process = Process(
         "web",
@@ -146,6 +149,8 @@ def start_web(env: dict[str, str], *, workers: int = 2, threads: int = 1) -> tup
             sys.executable,
             "-m",
             "gunicorn",
+            "--config",
+            "gunicorn.conf.py",
             "salon_api.wsgi",
             "--bind",
             f"127.0.0.1:{port}",
@@ -164,7 +169,7 @@ def start_web(env: dict[str, str], *, workers: int = 2, threads: int = 1) -> tup
         if not process.alive():
             raise RuntimeError(f"gunicorn exited:\n{process.log()}")
         try:
-            return httpx.get(f"{base}/api/salons/", timeout=1).status_code == 200
+            return httpx.get(f"{base}{ready_path}", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 
