@@ -150,8 +150,9 @@ USE_TZ = True
 SALON_DEFAULT_TIME_ZONE = env_str("SALON_DEFAULT_TIME_ZONE", "Asia/Riyadh")
 # Availability offers a start every this many minutes from each shift's opening.
 AVAILABILITY_STEP_MINUTES = env_int("AVAILABILITY_STEP_MINUTES", 15)
-# How far ahead availability may be asked for.
-AVAILABILITY_MAX_DAYS_AHEAD = env_int("AVAILABILITY_MAX_DAYS_AHEAD", 180)
+# A booking may start on a local day at most this many days after today, and
+# availability is shown up to that day: one rule for both.
+BOOKING_HORIZON_DAYS = env_int("BOOKING_HORIZON_DAYS", 180)
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

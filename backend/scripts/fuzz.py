@@ -1,21 +1,29 @@
 """`make fuzz`: schemathesis against the served OpenAPI schema, with a logged-in client.
 
-Builds a throw-away SQLite database with the demo data, serves the API with
+Builds a throw-away database (PostgreSQL where it answers, else SQLite) with the
+demo data and one booking, serves the API with
 gunicorn on a free local port, mints an access token for the demo manager (the
 role that may call the most operations) and runs schemathesis with the checks
 that matter: no server error, and no status code, content type, header or body
 that contradicts the schema. Exits with schemathesis's status.
 """
 
+import contextlib
+import json
 import os
+import re
+import secrets
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import psycopg
 
 BACKEND = Path(__file__).resolve().parent.parent
 EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "200")
@@ -29,6 +37,64 @@ CHECKS = ",".join(
     ]
 )
 
+# Runs in `manage.py shell` on the fuzz database: a token for the demo manager
+# (the role that may call the most operations) and one booking at the demo salon,
+# so that the detail operations reach a real row instead of answering 404.
+FIXTURE = """
+import json
+from datetime import timedelta
+from django.utils import timezone
+from rest_framework_simplejwt.tokens import RefreshToken
+from apps.accounts.models import User
+from apps.bookings.services import booking_create
+from apps.salons.models import Service
+manager = User.objects.get(phone="+966500000001")
+customer = User.objects.get(phone="+966500000002")
+staff = User.objects.get(phone="+966500000003")
+service = Service.objects.get(salon=manager.salon, name="Haircut")
+start = (timezone.localtime() + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+booking = booking_create(actor=customer, service_id=service.pk, staff_id=staff.pk, start=start)
+print(json.dumps({
+    "token": str(RefreshToken.for_user(manager).access_token),
+    "booking": booking.pk, "salon": manager.salon_id, "service": service.pk, "staff": staff.pk,
+}))
+"""
+
+# Detail operations get the fixture's ids as their path parameter; queries and
+# bodies stay generated. Random ids are covered by the API tests (64-bit bound).
+DETAIL_OPERATIONS = {
+    "GET /api/bookings/{id}/": "booking",
+    "PATCH /api/bookings/{id}/": "booking",
+    "GET /api/salons/{id}/": "salon",
+    "GET /api/services/{id}/": "service",
+    "GET /api/staff/{id}/": "staff",
+}
+
+
+def schemathesis_config(fixture: dict[str, int]) -> str:
+    return "".join(
+        f'[[operations]]\ninclude-name = "{name}"\nparameters = {{ "path.id" = {fixture[key]} }}\n\n'
+        for name, key in DETAIL_OPERATIONS.items()
+    )
+
+
+def print_requests_per_operation(report_dir: Path, schema_response: httpx.Response) -> None:
+    """How many requests each operation received, from schemathesis's HAR report."""
+    operations = [
+        (method.upper(), path, re.compile("^" + re.sub(r"\\{[^/]+\\}", "[^/]+", re.escape(path)) + "$"))
+        for path, item in schema_response.json()["paths"].items()
+        for method in item
+    ]
+    counts: Counter[str] = Counter()
+    for har in report_dir.glob("har-*.json"):
+        for entry in json.loads(har.read_text())["log"]["entries"]:
+            method, path = entry["request"]["method"], urlsplit(entry["request"]["url"]).path
+            name = next((f"{m} {p}" for m, p, pattern in operations if m == method and pattern.match(path)), None)
+            counts[name or f"{method} (not in the schema)"] += 1
+    print("requests per operation (all phases):")
+    for name, count in sorted(counts.items()):
+        print(f"  {count:6d}  {name}")
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -36,12 +102,42 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextlib.contextmanager
+def fuzz_database(workdir: Path):
+    """A throw-away PostgreSQL database where PostgreSQL answers (production's
+    database: it refuses what SQLite accepts, such as NUL bytes), else SQLite.
+    With SALON_REQUIRE_SERVICES=1 a silent PostgreSQL is an error, as in `make test`."""
+    server = urlsplit(os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/salon"))
+    maintenance = urlunsplit(server._replace(path="/postgres"))
+    try:
+        connection = psycopg.connect(maintenance, connect_timeout=3, autocommit=True)
+    except psycopg.Error:
+        if os.environ.get("SALON_REQUIRE_SERVICES") == "1":
+            raise SystemExit(f"PostgreSQL does not answer at {maintenance} and SALON_REQUIRE_SERVICES=1") from None
+        print("PostgreSQL does not answer: fuzzing on SQLite")
+        yield f"sqlite:///{workdir / 'fuzz.sqlite3'}"
+        return
+    name = f"salon_fuzz_{secrets.token_hex(4)}"
+    with connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+        try:
+            print(f"fuzzing on PostgreSQL database {name}")
+            yield urlunsplit(server._replace(path=f"/{name}"))
+        finally:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="salon-fuzz-"))
+    with fuzz_database(workdir) as database_url:
+        return fuzz(workdir, database_url)
+
+
+def fuzz(workdir: Path, database_url: str) -> int:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "salon_api.settings",
-        "DATABASE_URL": f"sqlite:///{workdir / 'fuzz.sqlite3'}",
+        "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": "",
         "OTP_PROVIDER": "console",
         "NOTIFICATION_PROVIDER": "console",
@@ -55,16 +151,9 @@ def main() -> int:
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=BACKEND, env=env, check=True)
     subprocess.run([python, "manage.py", "load_demo"], cwd=BACKEND, env=env, check=True, stdout=subprocess.DEVNULL)
-    token = (
+    fixture = json.loads(
         subprocess.run(
-            [
-                python,
-                "manage.py",
-                "shell",
-                "-c",
-                "from rest_framework_simplejwt.tokens import RefreshToken; from apps.accounts.models import User; "
-                "print(RefreshToken.for_user(User.objects.get(phone='+966500000001')).access_token)",
-            ],
+            [python, "manage.py", "shell", "-c", FIXTURE],
             cwd=BACKEND,
             env=env,
             check=True,
@@ -74,6 +163,9 @@ def main() -> int:
         .stdout.strip()
         .splitlines()[-1]
     )
+    token = fixture.pop("token")
+    config = workdir / "schemathesis.toml"
+    config.write_text(schemathesis_config(fixture))
 
     port = free_port()
     log = (workdir / "gunicorn.log").open("wb")
@@ -108,6 +200,8 @@ def main() -> int:
                 time.sleep(0.2)
         command = [
             str(Path(python).parent / "schemathesis"),
+            "--config-file",
+            str(config),
             "run",
             f"http://127.0.0.1:{port}/api/schema/",
             "--header",
@@ -127,12 +221,14 @@ def main() -> int:
             "--suppress-health-check",
             "all",
             "--report",
-            "junit",
+            "junit,har",
             "--report-dir",
             str(workdir / "report"),
         ]
         print("$", " ".join(c if not c.startswith("Authorization") else "Authorization: Bearer ***" for c in command))
-        return subprocess.run(command, cwd=BACKEND, env=env, check=False).returncode
+        returncode = subprocess.run(command, cwd=BACKEND, env=env, check=False).returncode
+        print_requests_per_operation(workdir / "report", httpx.get(f"http://127.0.0.1:{port}/api/schema/?format=json"))
+        return returncode
     finally:
         server.terminate()
         server.wait(timeout=10)

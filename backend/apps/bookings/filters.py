@@ -1,14 +1,14 @@
 from django_filters import rest_framework as filters
 
 from apps.bookings.models import Booking, BookingStatus
-from apps.common.fields import IdFilter
+from apps.common.fields import DateTimeFilter, IdFilter
 
 
 class BookingFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=BookingStatus.choices)
     staff = IdFilter(field_name="staff_id")
-    start_from = filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
-    start_to = filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+    start_from = DateTimeFilter(field_name="start", lookup_expr="gte")
+    start_to = DateTimeFilter(field_name="start", lookup_expr="lt")
 
     class Meta:
         model = Booking

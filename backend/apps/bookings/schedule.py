@@ -2,7 +2,8 @@
 by availability, so that what is offered is exactly what a booking accepts.
 
 A slot [start, end) with the staff member busy until ``busy_until`` (end plus the
-service's buffer) is bookable when: it starts in the future; the salon is not
+service's buffer) is bookable when: it starts in the future, on a local day no more
+than ``BOOKING_HORIZON_DAYS`` after today; the salon is not
 closed that local day; it lies inside one of the staff member's working-hours
 intervals for that weekday (local wall time); it does not touch their time off;
 and [start, busy_until) does not overlap another active booking's
@@ -13,11 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
+
 from apps.bookings.models import ACTIVE_STATUSES, Booking
 from apps.common.errors import InvalidInput
 from apps.salons.models import SalonClosure, StaffTimeOff, WorkingHours
 
 PAST = "start_in_past"
+TOO_FAR = "start_too_far_ahead"
 CLOSED = "salon_closed"
 OUTSIDE_HOURS = "outside_working_hours"
 TIME_OFF = "staff_time_off"
@@ -25,6 +29,7 @@ TAKEN = "slot_taken"
 
 MESSAGES = {
     PAST: "The start time is in the past.",
+    TOO_FAR: "Bookings open at most {days} days ahead.",
     CLOSED: "The salon is closed that day.",
     OUTSIDE_HOURS: "The staff member does not work at that time.",
     TIME_OFF: "The staff member is off at that time.",
@@ -46,9 +51,11 @@ def slot_problem(day: StaffDay, *, tz: ZoneInfo, start: datetime, end: datetime,
     """Return why the slot cannot be booked (a code above), or None when it can."""
     if start <= now:
         return PAST
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    if local_start.date() > last_bookable_date(now, tz):
+        return TOO_FAR
     if day.closed:
         return CLOSED
-    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
     if local_start.date() != local_end.date() or not any(
         opens <= local_start.time() and local_end.time() <= closes for opens, closes in day.hours
     ):
@@ -58,6 +65,15 @@ def slot_problem(day: StaffDay, *, tz: ZoneInfo, start: datetime, end: datetime,
     if any(other_start < busy_until and start < other_busy for other_start, other_busy in day.bookings):
         return TAKEN
     return None
+
+
+def last_bookable_date(now: datetime, tz: ZoneInfo) -> date:
+    """The last local day on which a booking may start (and availability is shown)."""
+    return now.astimezone(tz).date() + timedelta(days=settings.BOOKING_HORIZON_DAYS)
+
+
+def problem_message(problem: str) -> str:
+    return MESSAGES[problem].format(days=settings.BOOKING_HORIZON_DAYS)
 
 
 def day_window(local_date: date, tz: ZoneInfo) -> tuple[datetime, datetime]:

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Role, User
 from apps.bookings.models import Booking
-from apps.bookings.schedule import grid_starts, load_staff_days, slot_problem
+from apps.bookings.schedule import grid_starts, last_bookable_date, load_staff_days, slot_problem
 from apps.salons.models import Service
 
 
@@ -48,8 +48,9 @@ def availability_for_day(
     if staff_id is not None:
         staff = staff.filter(pk=staff_id)
     staff = list(staff)
-    if local_date < timezone.localtime(now, tz).date():
-        # A past day has no free time (and year-1 dates cannot be converted to UTC).
+    if not timezone.localtime(now, tz).date() <= local_date <= last_bookable_date(now, tz):
+        # A past day, or one beyond the booking horizon, has no free time (and
+        # dates near year 1 or 9999 cannot be converted to UTC).
         return [StaffAvailability(staff=member, starts=[]) for member in staff]
     days = load_staff_days(staff_ids=[s.pk for s in staff], salon_id=service.salon_id, local_date=local_date, tz=tz)
     duration = timedelta(minutes=service.duration_minutes)

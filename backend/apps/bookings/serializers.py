@@ -1,15 +1,7 @@
 from rest_framework import serializers
 
 from apps.bookings.models import Booking, BookingStatus
-from apps.common.fields import IdField
-
-
-class OffsetOptionalDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 date-time; without an offset it stays naive so the service can
-    read it in the salon's time zone."""
-
-    def enforce_timezone(self, value):
-        return value
+from apps.common.fields import IdField, OffsetOptionalDateTimeField
 
 
 class BookingSerializer(serializers.ModelSerializer):

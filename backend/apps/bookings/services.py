@@ -105,9 +105,10 @@ def _ensure_slot_is_bookable(
     )[staff.pk]
     problem = slot_problem(day, tz=tz, start=start, end=end, busy_until=busy_until, now=now)
     if problem == schedule.TAKEN:
-        raise Conflict(schedule.MESSAGES[problem], code=problem)
+        raise Conflict(schedule.problem_message(problem), code=problem)
     if problem:
-        raise InvalidInput(schedule.MESSAGES[problem], code=problem, fields={"start": [schedule.MESSAGES[problem]]})
+        message = schedule.problem_message(problem)
+        raise InvalidInput(message, code=problem, fields={"start": [message]})
 
 
 def _save_without_overlap(booking: Booking, **save_kwargs) -> None:

@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -12,6 +10,7 @@ from rest_framework.views import APIView
 from apps.bookings import selectors
 from apps.bookings.filters import BookingFilter
 from apps.bookings.models import Booking
+from apps.bookings.schedule import last_bookable_date
 from apps.bookings.selectors import availability_for_day
 from apps.bookings.serializers import (
     AvailabilityQuerySerializer,
@@ -100,10 +99,9 @@ class AvailabilityView(APIView):
                 "Unknown service for this salon.", code="unknown_service", fields={"service": ["Unknown service."]}
             )
         tz = service.salon.tz
-        today = timezone.localtime(timezone.now(), tz).date()
-        if params["date"] > today + timedelta(days=settings.AVAILABILITY_MAX_DAYS_AHEAD):
+        if params["date"] > last_bookable_date(timezone.now(), tz):
             raise InvalidInput(
-                f"Availability is shown up to {settings.AVAILABILITY_MAX_DAYS_AHEAD} days ahead.",
+                f"Bookings open at most {settings.BOOKING_HORIZON_DAYS} days ahead.",
                 code="date_too_far",
                 fields={"date": ["Too far ahead."]},
             )

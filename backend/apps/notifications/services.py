@@ -345,7 +345,8 @@ def notification_record_delivery(
     and statuses are ignored. Returns the notification, or None if none matches.
     """
     status = (status or "").lower()
-    if not provider_message_id or status not in DELIVERY_STAGE:
+    # A NUL byte cannot be in any id we stored, and PostgreSQL refuses it in a query.
+    if not provider_message_id or "\x00" in provider_message_id or status not in DELIVERY_STAGE:
         return None
     notification = Notification.objects.select_for_update().filter(provider_message_id=provider_message_id).first()
     if notification is None:

@@ -126,23 +126,55 @@ class WhatsAppWebhook(_ProviderWebhook):
             payload = json.loads(raw)
         except ValueError:
             return Response({"received": 0})
-        statuses = [
-            item
-            for entry in (payload.get("entry") or [] if isinstance(payload, dict) else [])
-            for change in (entry.get("changes") or [])
-            if change.get("field") == "messages"
-            for item in ((change.get("value") or {}).get("statuses") or [])
-        ]
+        statuses = _whatsapp_statuses(payload)
         # Oldest first, so a later report always has the last word.
-        for item in sorted(statuses, key=lambda item: int(item.get("timestamp") or 0)):
-            errors = item.get("errors") or []
-            error = errors[0] if errors and isinstance(errors[0], dict) else {}
+        for at, item in sorted(statuses, key=lambda pair: pair[0]):
+            error = _as_dict(next(iter(_as_list(item.get("errors"))), None))
             notification_record_delivery(
                 provider_message_id=str(item.get("id") or ""),
                 status=str(item.get("status") or ""),
-                at=datetime.fromtimestamp(int(item.get("timestamp") or 0), tz=UTC),
+                at=at,
                 error=f"[{error.get('code')}] {error.get('title') or error.get('message') or ''}".strip()
                 if error
                 else "",
             )
         return Response({"received": len(statuses)})
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _as_dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _whatsapp_statuses(payload) -> list[tuple[datetime, dict]]:
+    """The status objects of a Meta notification with their times.
+
+    The body is signed by Meta but its shape is not ours to trust: anything not
+    shaped like a status with a Unix timestamp is skipped (and logged), so a
+    format change never turns into a 500 that Meta retries for hours.
+    """
+    statuses = []
+    for entry in _as_list(_as_dict(payload).get("entry")):
+        for change in _as_list(_as_dict(entry).get("changes")):
+            change = _as_dict(change)
+            if change.get("field") != "messages":
+                continue
+            for item in _as_list(_as_dict(change.get("value")).get("statuses")):
+                at = _unix_time(_as_dict(item).get("timestamp"))
+                if at is None:
+                    logger.warning("WhatsApp status without a usable timestamp skipped: %.200r", item)
+                    continue
+                statuses.append((at, item))
+    return statuses
+
+
+def _unix_time(value) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None

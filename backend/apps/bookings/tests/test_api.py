@@ -62,6 +62,9 @@ def test_a_start_without_offset_is_read_in_the_salon_time_zone(api, now, custome
         ({"start": "not a date"}, 400, "invalid"),
         ({"service": "abc"}, 400, "invalid"),
         ({"note": "x" * 501}, 400, "invalid"),
+        ({"start": "3000-01-01T10:00:00+03:00"}, 400, "invalid"),
+        ({"start": "0001-01-01T00:00:00"}, 400, "invalid"),
+        ({"start": "2026-08-28T09:00:00+03:00"}, 400, "start_too_far_ahead"),  # NOW + 181 days
     ],
 )
 def test_bad_create_input_is_a_clear_400(api, now, customer, haircut, stylist, body, status, code):
@@ -236,6 +239,30 @@ def test_list_is_paginated_and_filterable(api, now, haircut, stylist):
         "/api/bookings/", {"start_from": "2026-03-01T11:00:00+03:00", "start_to": "2026-03-01T13:00:00+03:00"}
     ).json()
     assert [b["start"] for b in window["results"]] == ["2026-03-01T11:00:00+03:00", "2026-03-01T12:00:00+03:00"]
+
+
+def test_a_booking_may_start_up_to_the_horizon(api, now, customer, haircut, stylist):
+    # NOW is 2026-02-28 08:00 Riyadh; BOOKING_HORIZON_DAYS is 180 by default: the last day is 2026-08-27.
+    response = _book(api, customer, haircut, stylist, start="2026-08-27T20:00:00+03:00")
+
+    assert response.status_code == 201, response.content
+
+
+def test_any_iso_offset_is_accepted_and_read_as_the_same_instant(api, now, customer, haircut, stylist):
+    # ISO 8601 allows offsets up to ±23:59; PostgreSQL only ±15:59. 23:00+16:00 is 10:00 in Riyadh.
+    response = _book(api, customer, haircut, stylist, start="2026-03-02T23:00:00+16:00")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["start"] == "2026-03-02T10:00:00+03:00"
+    listed = api.get("/api/bookings/", {"start_from": "2026-03-02T20:00:00+23:30", "start_to": "2026-03-03T00:00:00Z"})
+    assert [b["id"] for b in listed.json()["results"]] == [response.json()["id"]]
+
+
+def test_a_filter_time_out_of_range_is_a_400(api, now, customer):
+    response = api.as_user(customer).get("/api/bookings/", {"start_from": "3000-01-01T00:00:00Z"})
+
+    body = _assert_error(response, 400, "invalid")
+    assert "start_from" in body["fields"]
 
 
 def test_list_makes_a_constant_number_of_queries(api, now, haircut, stylist, customer, django_assert_max_num_queries):

@@ -109,6 +109,24 @@ def test_nothing_in_the_past(api, now, haircut, stylist):
     assert _availability(api, haircut, day="0001-01-01")["staff"][0]["slots"] == []
 
 
+def test_the_booking_horizon_is_one_rule_for_availability_and_booking(api, now, settings, haircut, stylist, customer):
+    settings.BOOKING_HORIZON_DAYS = 30  # NOW is 2026-02-28: the last bookable day is 2026-03-30
+
+    last_day = _availability(api, haircut, day="2026-03-30")["staff"][0]["slots"]
+    assert last_day
+    booked = api.as_user(customer).post(
+        "/api/bookings/", {"service": haircut.pk, "staff": stylist.pk, "start": last_day[-1]}
+    )
+    assert booked.status_code == 201, booked.content
+
+    shown = api.get("/api/availability/", {"salon": haircut.salon_id, "service": haircut.pk, "date": "2026-03-31"})
+    assert (shown.status_code, shown.json()["code"]) == (400, "date_too_far")
+    refused = api.as_user(customer).post(
+        "/api/bookings/", {"service": haircut.pk, "staff": stylist.pk, "start": "2026-03-31T10:00:00+03:00"}
+    )
+    assert (refused.status_code, refused.json()["code"]) == (400, "start_too_far_ahead")
+
+
 def test_staff_filter_and_every_staff_member_who_performs_the_service(api, now, haircut, stylist):
     other = StaffFactory(salon=haircut.salon, services=[haircut])
     StaffFactory(salon=haircut.salon)  # performs nothing
@@ -225,7 +243,8 @@ def test_availability_skips_the_hour_the_clocks_jump_over(api, london):
         ("2026-03-29T03:45:00", 400, "outside_working_hours"),
     ],
 )
-def test_daylight_saving_edges_are_clear_answers(api, london, start, status, code):
+def test_daylight_saving_edges_are_clear_answers(api, settings, london, start, status, code):
+    settings.BOOKING_HORIZON_DAYS = 365  # October's clock change is 239 days after NOW
     service, staff = london
 
     response = api.as_user(UserFactory()).post(

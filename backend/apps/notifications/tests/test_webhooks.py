@@ -6,6 +6,8 @@ import json
 from urllib.parse import urlencode
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from apps.accounts.models import User
@@ -203,3 +205,98 @@ def test_whatsapp_reports_in_one_batch_are_applied_in_time_order(api, secrets_se
     assert whatsapp_sent.delivery_status == "read"
     assert whatsapp_sent.delivered_at.timestamp() == 1772341250
     assert whatsapp_sent.read_at.timestamp() == 1772341300
+
+
+# A signed request is trusted to come from the provider, not to be well formed:
+# whatever shape it has, the answer is the documented one and never a 500 (a 500
+# makes the provider retry the same report for hours).
+_json_leaf = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
+_junk = st.recursive(
+    _json_leaf,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _or_junk(strategy):
+    return strategy | _junk
+
+
+_status_item = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": _or_junk(st.sampled_from(["wamid.ABC", "", "wamid.\x00"])),
+        "status": _or_junk(st.sampled_from(["sent", "delivered", "read", "failed", "DELIVERED", "deleted"])),
+        "timestamp": _or_junk(st.integers(min_value=-(10**20), max_value=10**20).map(str) | st.integers()),
+        "errors": _or_junk(
+            st.lists(_or_junk(st.fixed_dictionaries({}, optional={"code": _junk, "title": _junk})), max_size=2)
+        ),
+    },
+)
+_meta_payload = _or_junk(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "entry": _or_junk(
+                st.lists(
+                    _or_junk(
+                        st.fixed_dictionaries(
+                            {},
+                            optional={
+                                "changes": _or_junk(
+                                    st.lists(
+                                        _or_junk(
+                                            st.fixed_dictionaries(
+                                                {"field": _or_junk(st.just("messages"))},
+                                                optional={
+                                                    "value": _or_junk(
+                                                        st.fixed_dictionaries(
+                                                            {"statuses": _or_junk(st.lists(_or_junk(_status_item)))}
+                                                        )
+                                                    )
+                                                },
+                                            )
+                                        ),
+                                        max_size=2,
+                                    )
+                                )
+                            },
+                        )
+                    ),
+                    max_size=2,
+                )
+            )
+        },
+    )
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=_meta_payload)
+@example(payload=_statuses(("wamid.\x00", "delivered", 1772341200)))
+@example(payload=_statuses(("wamid.ABC", "delivered", 10**20)))
+def test_any_signed_whatsapp_payload_is_answered_without_a_server_error(api, secrets_set, whatsapp_sent, payload):
+    response = _meta(api, payload)
+
+    assert response.status_code == 200, response.content
+    assert isinstance(response.json()["received"], int)
+    whatsapp_sent.refresh_from_db()
+    assert whatsapp_sent.delivery_status in {"", "sent", "delivered", "read", "undelivered", "failed"}
+
+
+_twilio_params = st.dictionaries(
+    st.sampled_from(["MessageSid", "MessageStatus", "ErrorCode", "From", "Body", "To"]) | st.text(max_size=8),
+    st.sampled_from(["SM123", "delivered", "21610", "+966500000002", "whatsapp:+966500000002", "STOP"])
+    | st.text(max_size=20),
+    max_size=6,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(params=_twilio_params, path=st.sampled_from([TWILIO_STATUS, TWILIO_INBOUND]))
+@example(params=_report("delivered", sid="SM\x00"), path=TWILIO_STATUS)
+@example(params={"From": "+96650000\x000002", "Body": "STOP"}, path=TWILIO_INBOUND)
+def test_any_signed_twilio_callback_is_answered_without_a_server_error(api, secrets_set, sent, params, path):
+    response = _twilio(api, path, params)
+
+    assert response.status_code == 204, response.content
