@@ -7,7 +7,15 @@ from django.utils import timezone
 
 from apps.accounts.models import Role, User
 from apps.bookings.models import Booking
-from apps.bookings.schedule import grid_starts, last_bookable_date, load_staff_days, slot_problem
+from apps.bookings.schedule import (
+    TOO_FAR,
+    grid_starts,
+    last_bookable_date,
+    load_staff_days,
+    problem_message,
+    slot_problem,
+)
+from apps.common.errors import InvalidInput
 from apps.salons.models import Service
 
 
@@ -38,19 +46,22 @@ def availability_for_day(
     closures and the past, every ``AVAILABILITY_STEP_MINUTES``.
 
     Each start is exactly one that ``booking_create`` accepts (both use
-    ``schedule.slot_problem``). Five queries, whatever the number of staff and bookings.
+    ``schedule.slot_problem``). A day after the booking horizon is a 400
+    ``date_too_far``. Five queries, whatever the number of staff and bookings.
     """
     now = now or timezone.now()
     tz = service.salon.tz
+    if local_date > last_bookable_date(now, tz):
+        message = problem_message(TOO_FAR)
+        raise InvalidInput(message, code="date_too_far", fields={"date": [message]})
     staff = User.objects.filter(
         is_active=True, role__in=[Role.STAFF, Role.MANAGER], salon_id=service.salon_id, services_performed=service
     ).order_by("name", "id")
     if staff_id is not None:
         staff = staff.filter(pk=staff_id)
     staff = list(staff)
-    if not timezone.localtime(now, tz).date() <= local_date <= last_bookable_date(now, tz):
-        # A past day, or one beyond the booking horizon, has no free time (and
-        # dates near year 1 or 9999 cannot be converted to UTC).
+    if local_date < timezone.localtime(now, tz).date():
+        # A past day has no free time (and year-1 dates cannot be converted to UTC).
         return [StaffAvailability(staff=member, starts=[]) for member in staff]
     days = load_staff_days(staff_ids=[s.pk for s in staff], salon_id=service.salon_id, local_date=local_date, tz=tz)
     duration = timedelta(minutes=service.duration_minutes)

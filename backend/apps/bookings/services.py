@@ -118,7 +118,7 @@ def _save_without_overlap(booking: Booking, **save_kwargs) -> None:
             booking.save(**save_kwargs)
     except IntegrityError as exc:
         if NO_OVERLAP_CONSTRAINT in str(exc):
-            raise Conflict(schedule.MESSAGES[schedule.TAKEN], code=schedule.TAKEN) from None
+            raise Conflict(schedule.problem_message(schedule.TAKEN), code=schedule.TAKEN) from None
         raise
 
 

@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.exceptions import MethodNotAllowed
@@ -10,7 +9,6 @@ from rest_framework.views import APIView
 from apps.bookings import selectors
 from apps.bookings.filters import BookingFilter
 from apps.bookings.models import Booking
-from apps.bookings.schedule import last_bookable_date
 from apps.bookings.selectors import availability_for_day
 from apps.bookings.serializers import (
     AvailabilityQuerySerializer,
@@ -99,12 +97,6 @@ class AvailabilityView(APIView):
                 "Unknown service for this salon.", code="unknown_service", fields={"service": ["Unknown service."]}
             )
         tz = service.salon.tz
-        if params["date"] > last_bookable_date(timezone.now(), tz):
-            raise InvalidInput(
-                f"Bookings open at most {settings.BOOKING_HORIZON_DAYS} days ahead.",
-                code="date_too_far",
-                fields={"date": ["Too far ahead."]},
-            )
         staff = availability_for_day(service=service, local_date=params["date"], staff_id=params.get("staff"))
         body = {
             "salon": service.salon_id,
