@@ -96,6 +96,16 @@ def api(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
+def admin_client(client, db):
+    """A superuser logged in to the Django admin (users are identified by phone)."""
+    from apps.accounts.models import User
+
+    admin = User.objects.create_superuser(phone="+966509999999", password="pw-for-tests-only")
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
 def haircut(db):
     return ServiceFactory(salon__name="Main Salon", salon__name_ar="الصالون الرئيسي")
 

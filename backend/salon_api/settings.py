@@ -231,10 +231,11 @@ NOTIFICATION_DEFAULT_CHANNEL = env_str("NOTIFICATION_DEFAULT_CHANNEL", "sms")
 # How long a worker owns a claimed notification before another may retry it.
 NOTIFICATION_CLAIM_SECONDS = env_int("NOTIFICATION_CLAIM_SECONDS", 60)
 
-# Delivery: attempts per message (all errors count), exponential backoff with
-# jitter between transient failures, and the sweep that re-enqueues messages
-# whose enqueue was lost (broker down at commit, worker killed).
-NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 5)
+# Delivery: transient failures are retried with exponential backoff and jitter
+# until a deadline (provider incidents last minutes to hours; a message about an
+# appointment also gives up at its start), and the sweep re-publishes messages
+# whose publish was lost (broker down at commit, worker killed).
+NOTIFICATION_RETRY_DEADLINE_SECONDS = env_int("NOTIFICATION_RETRY_DEADLINE_SECONDS", 6 * 3600)
 NOTIFICATION_RETRY_BACKOFF_SECONDS = float(env_str("NOTIFICATION_RETRY_BACKOFF_SECONDS", "5"))
 NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS = float(env_str("NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS", "600"))
 NOTIFICATION_SWEEP_AFTER_SECONDS = env_int("NOTIFICATION_SWEEP_AFTER_SECONDS", 120)

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from apps.common.channels import Channel
 from apps.common.errors import InvalidInput
 from apps.common.phones import normalize_mobile
 
@@ -12,9 +13,9 @@ class Language(models.TextChoices):
     ENGLISH = "en", "English"
 
 
-class Channel(models.TextChoices):
-    SMS = "sms", "SMS"
-    WHATSAPP = "whatsapp", "WhatsApp"
+# Reasons recorded on a skipped message.
+NO_PHONE_REASON = "Recipient has no phone number."
+OPTED_OUT_REASON = "opted_out"
 
 
 class Role(models.TextChoices):
@@ -104,17 +105,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     def opted_out_of(self, channel: str) -> bool:
         return self.whatsapp_opted_out if channel == Channel.WHATSAPP else self.sms_opted_out
 
-    @property
-    def is_customer(self) -> bool:
-        return self.role == Role.CUSTOMER
-
-    @property
-    def is_salon_staff(self) -> bool:
-        return self.role == Role.STAFF
-
-    @property
-    def is_manager(self) -> bool:
-        return self.role == Role.MANAGER
+    def message_block_reason(self, channel: str) -> str:
+        """Why this person cannot be messaged on ``channel`` now ("" when they can)."""
+        if not self.phone:
+            return NO_PHONE_REASON
+        if self.opted_out_of(channel):
+            return OPTED_OUT_REASON
+        return ""
 
 
 class OneTimeCode(models.Model):

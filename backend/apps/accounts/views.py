@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from apps.accounts.error_codes import AccountErrorCode
 from apps.accounts.serializers import (
     LogoutSerializer,
     MeSerializer,
@@ -65,7 +66,9 @@ class LogoutView(APIView):
                 raise TokenError("Token belongs to another user.")
             token.blacklist()
         except TokenError:
-            raise InvalidInput("The refresh token is invalid or already used.", code="token_not_valid") from None
+            raise InvalidInput(
+                "The refresh token is invalid or already used.", code=AccountErrorCode.TOKEN_NOT_VALID
+            ) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

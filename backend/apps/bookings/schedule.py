@@ -16,24 +16,18 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
+from apps.bookings.error_codes import BookingErrorCode as Code
 from apps.bookings.models import ACTIVE_STATUSES, Booking
 from apps.common.errors import InvalidInput
 from apps.salons.models import SalonClosure, StaffTimeOff, WorkingHours
 
-PAST = "start_in_past"
-TOO_FAR = "start_too_far_ahead"
-CLOSED = "salon_closed"
-OUTSIDE_HOURS = "outside_working_hours"
-TIME_OFF = "staff_time_off"
-TAKEN = "slot_taken"
-
 MESSAGES = {
-    PAST: "The start time is in the past.",
-    TOO_FAR: "Bookings open at most {days} days ahead.",
-    CLOSED: "The salon is closed that day.",
-    OUTSIDE_HOURS: "The staff member does not work at that time.",
-    TIME_OFF: "The staff member is off at that time.",
-    TAKEN: "The staff member already has a booking at that time. Choose another time.",
+    Code.START_IN_PAST: "The start time is in the past.",
+    Code.START_TOO_FAR_AHEAD: "Bookings open at most {days} days ahead.",
+    Code.SALON_CLOSED: "The salon is closed that day.",
+    Code.OUTSIDE_WORKING_HOURS: "The staff member does not work at that time.",
+    Code.STAFF_TIME_OFF: "The staff member is off at that time.",
+    Code.SLOT_TAKEN: "The staff member already has a booking at that time. Choose another time.",
 }
 
 
@@ -47,23 +41,25 @@ class StaffDay:
     closed: bool = False
 
 
-def slot_problem(day: StaffDay, *, tz: ZoneInfo, start: datetime, end: datetime, busy_until: datetime, now: datetime):
-    """Return why the slot cannot be booked (a code above), or None when it can."""
+def slot_problem(
+    day: StaffDay, *, tz: ZoneInfo, start: datetime, end: datetime, busy_until: datetime, now: datetime
+) -> Code | None:
+    """Return why the slot cannot be booked (its error code), or None when it can."""
     if start <= now:
-        return PAST
+        return Code.START_IN_PAST
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
     if local_start.date() > last_bookable_date(now, tz):
-        return TOO_FAR
+        return Code.START_TOO_FAR_AHEAD
     if day.closed:
-        return CLOSED
+        return Code.SALON_CLOSED
     if local_start.date() != local_end.date() or not any(
         opens <= local_start.time() and local_end.time() <= closes for opens, closes in day.hours
     ):
-        return OUTSIDE_HOURS
+        return Code.OUTSIDE_WORKING_HOURS
     if any(off_start < end and start < off_end for off_start, off_end in day.time_off):
-        return TIME_OFF
+        return Code.STAFF_TIME_OFF
     if any(other_start < busy_until and start < other_busy for other_start, other_busy in day.bookings):
-        return TAKEN
+        return Code.SLOT_TAKEN
     return None
 
 
@@ -72,7 +68,7 @@ def last_bookable_date(now: datetime, tz: ZoneInfo) -> date:
     return now.astimezone(tz).date() + timedelta(days=settings.BOOKING_HORIZON_DAYS)
 
 
-def problem_message(problem: str) -> str:
+def problem_message(problem: Code) -> str:
     return MESSAGES[problem].format(days=settings.BOOKING_HORIZON_DAYS)
 
 
@@ -122,13 +118,13 @@ def local_to_aware(naive: datetime, tz: ZoneInfo, *, field_name: str = "start") 
     if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
         raise InvalidInput(
             f"{naive:%Y-%m-%d %H:%M} does not exist in {tz.key} (the clocks skip it). Choose another time.",
-            code="nonexistent_local_time",
+            code=Code.NONEXISTENT_LOCAL_TIME,
             fields={field_name: ["This local time does not exist."]},
         )
     if first.utcoffset() != second.utcoffset():
         raise InvalidInput(
             f"{naive:%Y-%m-%d %H:%M} happens twice in {tz.key} (the clocks go back). Send the time with its offset.",
-            code="ambiguous_local_time",
+            code=Code.AMBIGUOUS_LOCAL_TIME,
             fields={field_name: ["Ambiguous local time: include the UTC offset."]},
         )
     return first

@@ -6,9 +6,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
+from apps.bookings.error_codes import BookingErrorCode
 from apps.bookings.models import Booking
 from apps.bookings.schedule import (
-    TOO_FAR,
     grid_starts,
     last_bookable_date,
     load_staff_days,
@@ -38,22 +38,20 @@ class StaffAvailability:
     starts: list[datetime]
 
 
-def availability_for_day(
-    *, service: Service, local_date: date, staff_id: int | None = None, now: datetime | None = None
-) -> list[StaffAvailability]:
+def availability_for_day(*, service: Service, local_date: date, staff_id: int | None = None) -> list[StaffAvailability]:
     """Free start times on ``local_date`` (salon time) for every staff member who
     performs ``service``: working hours minus bookings and their buffers, time off,
     closures and the past, every ``AVAILABILITY_STEP_MINUTES``.
 
     Each start is exactly one that ``booking_create`` accepts (both use
     ``schedule.slot_problem``). A day after the booking horizon is a 400
-    ``date_too_far``. Five queries, whatever the number of staff and bookings.
+    ``start_too_far_ahead``, the booking rule's own code. Five queries, whatever the number of staff and bookings.
     """
-    now = now or timezone.now()
+    now = timezone.now()
     tz = service.salon.tz
     if local_date > last_bookable_date(now, tz):
-        message = problem_message(TOO_FAR)
-        raise InvalidInput(message, code="date_too_far", fields={"date": [message]})
+        message = problem_message(BookingErrorCode.START_TOO_FAR_AHEAD)
+        raise InvalidInput(message, code=BookingErrorCode.START_TOO_FAR_AHEAD, fields={"date": [message]})
     staff = User.objects.filter(
         is_active=True, role__in=[Role.STAFF, Role.MANAGER], salon_id=service.salon_id, services_performed=service
     ).order_by("name", "id")

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Role, User
 from apps.bookings import schedule
+from apps.bookings.error_codes import BookingErrorCode as Code
 from apps.bookings.models import ALLOWED_TRANSITIONS, Booking, BookingStatus
 from apps.bookings.schedule import load_staff_days, local_to_aware, slot_problem
 from apps.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -66,13 +67,13 @@ def _ensure_may(actor: User, booking: Booking, action: str, *, now: datetime) ->
         return
     allowed = _STAFF_ACTIONS if actor.role == Role.STAFF else _CUSTOMER_ACTIONS
     if action not in allowed:
-        raise PermissionDenied(f"You may not {action.replace('_', ' ')} this booking.", code="action_not_allowed")
+        raise PermissionDenied(f"You may not {action.replace('_', ' ')} this booking.", code=Code.ACTION_NOT_ALLOWED)
     if actor.role == Role.CUSTOMER and action in (CANCEL, RESCHEDULE) and now >= booking.start:
         raise InvalidInput(
-            "This booking has already started; ask the salon to change it.", code="booking_already_started"
+            "This booking has already started; ask the salon to change it.", code=Code.BOOKING_ALREADY_STARTED
         )
     if actor.role == Role.STAFF and action == COMPLETE and now < booking.start:
-        raise InvalidInput("This booking has not started yet.", code="booking_not_started")
+        raise InvalidInput("This booking has not started yet.", code=Code.BOOKING_NOT_STARTED)
 
 
 def _aware_in_salon_tz(start: datetime, tz) -> datetime:
@@ -104,7 +105,7 @@ def _ensure_slot_is_bookable(
         exclude_booking_pk=exclude_pk,
     )[staff.pk]
     problem = slot_problem(day, tz=tz, start=start, end=end, busy_until=busy_until, now=now)
-    if problem == schedule.TAKEN:
+    if problem == Code.SLOT_TAKEN:
         raise Conflict(schedule.problem_message(problem), code=problem)
     if problem:
         message = schedule.problem_message(problem)
@@ -118,7 +119,7 @@ def _save_without_overlap(booking: Booking, **save_kwargs) -> None:
             booking.save(**save_kwargs)
     except IntegrityError as exc:
         if NO_OVERLAP_CONSTRAINT in str(exc):
-            raise Conflict(schedule.problem_message(schedule.TAKEN), code=schedule.TAKEN) from None
+            raise Conflict(schedule.problem_message(Code.SLOT_TAKEN), code=Code.SLOT_TAKEN) from None
         raise
 
 
@@ -145,24 +146,24 @@ def booking_create(
     """
     now = timezone.now()
     if actor.role == Role.STAFF and not actor.is_superuser:
-        raise PermissionDenied("Staff members cannot create bookings.", code="action_not_allowed")
+        raise PermissionDenied("Staff members cannot create bookings.", code=Code.ACTION_NOT_ALLOWED)
 
     service = Service.objects.select_related("salon").filter(pk=service_id, is_active=True).first()
     if service is None:
-        raise InvalidInput("Unknown service.", code="unknown_service", fields={"service": ["Unknown service."]})
+        raise InvalidInput("Unknown service.", code=Code.UNKNOWN_SERVICE, fields={"service": ["Unknown service."]})
 
     if actor.role == Role.CUSTOMER and not actor.is_superuser:
         if customer_id is not None and customer_id != actor.pk:
-            raise PermissionDenied("Customers can only book for themselves.", code="action_not_allowed")
+            raise PermissionDenied("Customers can only book for themselves.", code=Code.ACTION_NOT_ALLOWED)
         customer = actor
     else:
         if not _manages(actor, service.salon_id):
-            raise PermissionDenied("You can only book at your own salon.", code="other_salon")
+            raise PermissionDenied("You can only book at your own salon.", code=Code.OTHER_SALON)
         customer = User.objects.filter(pk=customer_id, role=Role.CUSTOMER, is_active=True).first()
         if customer_id is None or customer is None:
             raise InvalidInput(
                 "Choose the customer this booking is for.",
-                code="unknown_customer",
+                code=Code.UNKNOWN_CUSTOMER,
                 fields={"customer": ["A customer is required."]},
             )
 
@@ -177,12 +178,12 @@ def booking_create(
     )
     if staff is None:
         raise InvalidInput(
-            "Unknown staff member for this salon.", code="unknown_staff", fields={"staff": ["Unknown staff member."]}
+            "Unknown staff member for this salon.", code=Code.UNKNOWN_STAFF, fields={"staff": ["Unknown staff member."]}
         )
     if not staff.performs:
         raise InvalidInput(
             "This staff member does not perform this service.",
-            code="staff_does_not_perform_service",
+            code=Code.STAFF_DOES_NOT_PERFORM_SERVICE,
             fields={"staff": ["Does not perform the chosen service."]},
         )
 
@@ -230,23 +231,6 @@ def booking_change_status(*, actor: User, booking_id: int, status: str) -> Booki
     return _change_status(actor, _locked_booking(booking_id, actor), status, now=timezone.now())
 
 
-@transaction.atomic
-def booking_reschedule(*, actor: User, booking_id: int, start: datetime) -> Booking:
-    """Move an active booking to a new start (same rules as creating one).
-
-    Whoever may cancel the booking may move it. Each real move notifies customer
-    and staff once, naming the old and the new time; the same start again is a
-    no-op that sends nothing.
-    """
-    return _reschedule(actor, _locked_booking(booking_id, actor), start, now=timezone.now())
-
-
-@transaction.atomic
-def booking_update_note(*, actor: User, booking_id: int, note: str) -> Booking:
-    """Change the booking's note; anyone who can see the booking may."""
-    return _update_note(actor, _locked_booking(booking_id, actor), note, now=timezone.now())
-
-
 @dataclass(frozen=True)
 class BookingChanges:
     status: str | None = None
@@ -279,7 +263,7 @@ def _change_status(actor: User, booking: Booking, status: str, *, now: datetime)
         allowed_text = ", ".join(allowed) or "none"
         raise InvalidInput(
             f"A {previous} booking cannot become {status}. Allowed next statuses: {allowed_text}.",
-            code="invalid_transition",
+            code=Code.INVALID_TRANSITION,
             fields={"status": [f"Allowed next statuses: {allowed_text}."]},
         )
     _ensure_may(actor, booking, _ACTION_FOR_STATUS[status], now=now)
@@ -293,7 +277,9 @@ def _reschedule(actor: User, booking: Booking, start: datetime, *, now: datetime
     _ensure_may(actor, booking, RESCHEDULE, now=now)
     if not booking.is_active:
         raise InvalidInput(
-            f"A {booking.status} booking cannot be moved.", code="invalid_transition", fields={"start": ["Not active."]}
+            f"A {booking.status} booking cannot be moved.",
+            code=Code.INVALID_TRANSITION,
+            fields={"start": ["Not active."]},
         )
     start = _aware_in_salon_tz(start, booking.salon.tz)
     if start == booking.start:

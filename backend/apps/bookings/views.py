@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.bookings import selectors
+from apps.bookings.error_codes import BookingErrorCode
 from apps.bookings.filters import BookingFilter
 from apps.bookings.models import Booking
 from apps.bookings.selectors import availability_for_day
@@ -94,7 +95,9 @@ class AvailabilityView(APIView):
         )
         if service is None:
             raise InvalidInput(
-                "Unknown service for this salon.", code="unknown_service", fields={"service": ["Unknown service."]}
+                "Unknown service for this salon.",
+                code=BookingErrorCode.UNKNOWN_SERVICE,
+                fields={"service": ["Unknown service."]},
             )
         tz = service.salon.tz
         staff = availability_for_day(service=service, local_date=params["date"], staff_id=params.get("staff"))

@@ -7,10 +7,12 @@ handler turns it into ``{"code", "message", "fields"}`` with ``status_code``.
 
 from typing import Any
 
+from apps.common.error_codes import CommonErrorCode
+
 
 class AppError(Exception):
     status_code = 400
-    default_code = "invalid"
+    default_code = CommonErrorCode.INVALID
 
     def __init__(self, message: str, *, code: str | None = None, fields: dict[str, Any] | None = None):
         super().__init__(message)
@@ -21,24 +23,24 @@ class AppError(Exception):
 
 class InvalidInput(AppError):
     status_code = 400
-    default_code = "invalid"
+    default_code = CommonErrorCode.INVALID
 
 
 class PermissionDenied(AppError):
     status_code = 403
-    default_code = "permission_denied"
+    default_code = CommonErrorCode.PERMISSION_DENIED
 
 
 class NotFound(AppError):
     status_code = 404
-    default_code = "not_found"
+    default_code = CommonErrorCode.NOT_FOUND
 
 
 class Conflict(AppError):
     status_code = 409
-    default_code = "conflict"
+    default_code = CommonErrorCode.CONFLICT
 
 
 class TooManyRequests(AppError):
     status_code = 429
-    default_code = "throttled"
+    default_code = CommonErrorCode.THROTTLED

@@ -10,22 +10,23 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from apps.common.error_codes import CommonErrorCode as Code
 from apps.common.errors import AppError
 from apps.common.parsers import RequestTooLarge
 
 logger = logging.getLogger(__name__)
 
 _DRF_CODES = {
-    exceptions.NotAuthenticated: "not_authenticated",
-    exceptions.AuthenticationFailed: "authentication_failed",
-    exceptions.PermissionDenied: "permission_denied",
-    exceptions.NotFound: "not_found",
-    exceptions.MethodNotAllowed: "method_not_allowed",
-    exceptions.NotAcceptable: "not_acceptable",
-    exceptions.UnsupportedMediaType: "unsupported_media_type",
-    exceptions.Throttled: "throttled",
-    exceptions.ParseError: "parse_error",
-    RequestTooLarge: "request_too_large",
+    exceptions.NotAuthenticated: Code.NOT_AUTHENTICATED,
+    exceptions.AuthenticationFailed: Code.AUTHENTICATION_FAILED,
+    exceptions.PermissionDenied: Code.PERMISSION_DENIED,
+    exceptions.NotFound: Code.NOT_FOUND,
+    exceptions.MethodNotAllowed: Code.METHOD_NOT_ALLOWED,
+    exceptions.NotAcceptable: Code.NOT_ACCEPTABLE,
+    exceptions.UnsupportedMediaType: Code.UNSUPPORTED_MEDIA_TYPE,
+    exceptions.Throttled: Code.THROTTLED,
+    exceptions.ParseError: Code.PARSE_ERROR,
+    RequestTooLarge: Code.REQUEST_TOO_LARGE,
 }
 
 
@@ -78,7 +79,7 @@ def api_exception_handler(exc, context):
 
     if isinstance(exc, exceptions.ValidationError):
         fields = _validation_fields(exc.detail)
-        body = error_body("invalid", _first_message(fields), fields)
+        body = error_body(Code.INVALID, _first_message(fields), fields)
     else:
         code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
         detail = exc.detail
@@ -94,19 +95,19 @@ def api_exception_handler(exc, context):
 
 
 def json_not_found(request, exception=None):
-    return JsonResponse(error_body("not_found", "Not found."), status=status.HTTP_404_NOT_FOUND)
+    return JsonResponse(error_body(Code.NOT_FOUND, "Not found."), status=status.HTTP_404_NOT_FOUND)
 
 
 def json_server_error(request):
     return JsonResponse(
-        error_body("server_error", "Something went wrong on our side."),
+        error_body(Code.SERVER_ERROR, "Something went wrong on our side."),
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )
 
 
 def json_bad_request(request, exception=None):
-    return JsonResponse(error_body("bad_request", "Bad request."), status=status.HTTP_400_BAD_REQUEST)
+    return JsonResponse(error_body(Code.BAD_REQUEST, "Bad request."), status=status.HTTP_400_BAD_REQUEST)
 
 
 def json_permission_denied(request, exception=None):
-    return JsonResponse(error_body("permission_denied", "Permission denied."), status=status.HTTP_403_FORBIDDEN)
+    return JsonResponse(error_body(Code.PERMISSION_DENIED, "Permission denied."), status=status.HTTP_403_FORBIDDEN)

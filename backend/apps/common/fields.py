@@ -8,6 +8,8 @@ from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from rest_framework import serializers
 
+from apps.common.error_codes import CommonErrorCode
+
 MAX_ID = 2**63 - 1  # BIGINT on PostgreSQL, INTEGER on SQLite
 
 # Years a time may have: far enough for any salon, close enough that converting
@@ -37,7 +39,7 @@ class OffsetOptionalDateTimeField(serializers.DateTimeField):
     def to_internal_value(self, value):
         parsed = datetime_in_range(super().to_internal_value(value))
         if parsed is None:
-            raise serializers.ValidationError(OUT_OF_RANGE, code="out_of_range")
+            raise serializers.ValidationError(OUT_OF_RANGE, code=CommonErrorCode.OUT_OF_RANGE)
         return parsed
 
 
@@ -48,7 +50,7 @@ class BoundedIsoDateTimeField(IsoDateTimeField):
             return None
         checked = datetime_in_range(parsed)
         if checked is None:
-            raise forms.ValidationError(OUT_OF_RANGE, code="out_of_range")
+            raise forms.ValidationError(OUT_OF_RANGE, code=CommonErrorCode.OUT_OF_RANGE)
         return checked
 
 

@@ -12,11 +12,13 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
+from apps.common.error_codes import CommonErrorCode
+
 
 class RequestTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
-    default_code = "request_too_large"
+    default_code = CommonErrorCode.REQUEST_TOO_LARGE
 
 
 class LimitedJSONParser(JSONParser):

@@ -3,6 +3,7 @@
 import phonenumbers
 from django.conf import settings
 
+from apps.common.error_codes import CommonErrorCode
 from apps.common.errors import InvalidInput
 
 _MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
@@ -46,6 +47,6 @@ def national_display(e164: str) -> str:
 def _invalid(field: str) -> InvalidInput:
     return InvalidInput(
         "Enter a valid mobile phone number, for example 0501234567 or +966501234567.",
-        code="invalid_phone",
+        code=CommonErrorCode.INVALID_PHONE,
         fields={field: ["Enter a valid mobile phone number."]},
     )

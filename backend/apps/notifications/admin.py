@@ -1,7 +1,35 @@
+from collections import Counter
+
 from django.contrib import admin, messages
 
-from apps.notifications.models import Notification, NotificationStatus
-from apps.notifications.services import notification_resend
+from apps.notifications.delivery import RESEND_RESULT_TEXT, ResendResult, notification_resend
+from apps.notifications.models import DeliveryAttempt, Notification
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    """Every provider call for the message: when, how long, and what the provider said."""
+
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = [
+        "number",
+        "provider",
+        "started_at",
+        "duration",
+        "outcome",
+        "provider_message_id",
+        "error_code",
+        "error_message",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="duration (ms)")
+    def duration(self, attempt: DeliveryAttempt) -> int:
+        return attempt.duration_ms
 
 
 @admin.register(Notification)
@@ -26,11 +54,13 @@ class NotificationAdmin(admin.ModelAdmin):
         "reason",
         "provider_message_id",
         "attempts",
+        "retry_until",
         "created_at",
         "updated_at",
         "sent_at",
     ]
     fields = readonly_fields
+    inlines = [DeliveryAttemptInline]
     actions = ["resend_failed"]
 
     def has_add_permission(self, request):
@@ -44,9 +74,8 @@ class NotificationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resend failed notifications")
     def resend_failed(self, request, queryset):
-        failed = queryset.filter(status=NotificationStatus.FAILED).select_related("booking", "recipient")
-        count = 0
-        for notification in failed:
-            notification_resend(notification=notification)
-            count += 1
-        self.message_user(request, f"Queued {count} failed notification(s) again.", messages.SUCCESS)
+        results = Counter(notification_resend(notification=notification) for notification in queryset)
+        queued = results.pop(ResendResult.QUEUED, 0)
+        self.message_user(request, f"Queued {queued} failed notification(s) again.", messages.SUCCESS)
+        for result, count in sorted(results.items()):
+            self.message_user(request, f"Not queued: {count} ({RESEND_RESULT_TEXT[result]}).", messages.WARNING)

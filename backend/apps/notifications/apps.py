@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class NotificationsConfig(AppConfig):
     name = "apps.notifications"
     label = "notifications"
+
+    def ready(self):
+        # Register the tasks with the Celery app in every process (web included),
+        # so that delivery publishes them by name without importing this module.
+        from apps.notifications import tasks  # noqa: F401

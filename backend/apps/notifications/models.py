@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from apps.common.channels import Channel
+
 
 class NotificationEvent(models.TextChoices):
     BOOKING_CREATED = "booking_created", "Booking created"
@@ -18,9 +20,8 @@ class NotificationStatus(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
 
 
-class NotificationChannel(models.TextChoices):
-    SMS = "sms", "SMS"
-    WHATSAPP = "whatsapp", "WhatsApp"
+# The one channel vocabulary (apps/common/channels.py), under the name SPEC.md fixes here.
+NotificationChannel = Channel
 
 
 class Notification(models.Model):
@@ -54,10 +55,12 @@ class Notification(models.Model):
     delivery_updated_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Provider calls made for this row, over its whole life (see DeliveryAttempt).
     attempts = models.PositiveIntegerField(default=0)
-    # ``attempts`` when the row was last queued again by a resend: each resend
-    # gets a fresh retry budget while ``attempts`` keeps the whole history.
-    attempts_at_requeue = models.PositiveIntegerField(default=0)
+    # Transient failures are retried until then (NOTIFICATION_RETRY_DEADLINE_SECONDS
+    # after the row was queued, or resent); a message about an appointment also
+    # gives up at the appointment's start.
+    retry_until = models.DateTimeField(null=True, blank=True)
     # A worker owns the row until then; after it, another may pick it up.
     claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -81,3 +84,37 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.recipient_id} via {self.channel}: {self.status}"
+
+
+class AttemptOutcome(models.TextChoices):
+    SENT = "sent", "Sent"
+    TRANSIENT_ERROR = "transient_error", "Transient error (retried)"
+    PERMANENT_ERROR = "permanent_error", "Permanent error"
+    OPTED_OUT = "opted_out", "Recipient opted out"
+
+
+class DeliveryAttempt(models.Model):
+    """One provider call for one notification: when, how long, and what came back."""
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="delivery_attempts")
+    number = models.PositiveIntegerField(help_text="1 for the first call of this notification.")
+    provider = models.CharField(max_length=32)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
+    provider_message_id = models.CharField(max_length=128, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["notification_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "number"], name="delivery_attempt_once_per_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number}: {self.get_outcome_display()}"
+
+    @property
+    def duration_ms(self) -> int:
+        return round((self.finished_at - self.started_at).total_seconds() * 1000)

@@ -1,32 +1,31 @@
-"""Background work for notifications. Tasks take ids and call services."""
+"""Background work for notifications. Tasks take ids and call delivery."""
 
 from celery import shared_task
 
-from apps.notifications.services import notification_deliver, notification_sweep
+from apps.notifications.delivery import SEND_TASK, notification_deliver, notification_sweep
 
 
 @shared_task(
-    name="notifications.send",
+    name=SEND_TASK,
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
-    # The attempt budget lives on the row (NOTIFICATION_MAX_ATTEMPTS), not in Celery.
+    # Retried on transient provider errors, as often as the row's deadline allows
+    # (retry_until): the budget lives on the row, not in Celery.
     max_retries=None,
 )
 def send_notification(self, notification_id: int) -> str:
-    """Deliver one notification; retried with backoff on transient provider errors.
-
-    Run in-process (no broker) there is no worker to retry later, so a transient
-    error fails the row at once; it can be resent from the admin.
-    """
-    outcome = notification_deliver(notification_id=notification_id, can_retry=not self.request.is_eager)
-    if outcome.retry_in is not None:
+    """Deliver one notification; run again when delivery asks for a retry."""
+    outcome = notification_deliver(notification_id=notification_id)
+    # Run eagerly (in tests) there is no worker to come back later: the row stays
+    # pending and reserved until its retry time, and the sweep publishes it then.
+    if outcome.retry_in is not None and not self.request.is_eager:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.status
 
 
 @shared_task(name="notifications.sweep", ignore_result=True)
 def sweep_notifications() -> int:
-    """Queue again the pending notifications whose enqueue or worker was lost."""
+    """Publish again the pending notifications whose publish or worker was lost."""
     return notification_sweep()

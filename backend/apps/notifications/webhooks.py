@@ -23,11 +23,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from twilio.request_validator import RequestValidator
 
-from apps.accounts.models import Channel, User
+from apps.accounts.models import User
 from apps.accounts.services.providers.twilio import OPTED_OUT_CODES
+from apps.accounts.services.users import user_opt_out
+from apps.common.channels import Channel
 from apps.common.errors import AppError, PermissionDenied
 from apps.common.phones import normalize_mobile
-from apps.notifications.services import notification_record_delivery, user_opt_out
+from apps.notifications.delivery import notification_record_delivery
+from apps.notifications.error_codes import NotificationErrorCode
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ STOP_WORDS = {"STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QU
 
 
 def _bad_signature() -> PermissionDenied:
-    return PermissionDenied("The request signature is missing or wrong.", code="invalid_signature")
+    return PermissionDenied("The request signature is missing or wrong.", code=NotificationErrorCode.INVALID_SIGNATURE)
 
 
 class _ProviderWebhook(APIView):
@@ -111,7 +114,7 @@ class WhatsAppWebhook(_ProviderWebhook):
         token = request.query_params.get("hub.verify_token", "")
         expected = settings.WHATSAPP_VERIFY_TOKEN
         if mode != "subscribe" or not expected or not hmac.compare_digest(token.encode(), expected.encode()):
-            raise PermissionDenied("Verification token mismatch.", code="invalid_verify_token")
+            raise PermissionDenied("Verification token mismatch.", code=NotificationErrorCode.INVALID_VERIFY_TOKEN)
         return HttpResponse(request.query_params.get("hub.challenge", ""), content_type="text/plain")
 
     @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})

@@ -1,5 +1,4 @@
 import zoneinfo
-from datetime import time
 from decimal import Decimal
 
 from django.conf import settings
@@ -109,9 +108,6 @@ class WorkingHours(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
-
-    def covers(self, start: time, end: time) -> bool:
-        return self.start_time <= start and end <= self.end_time
 
 
 class SalonClosure(models.Model):

@@ -19,10 +19,9 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from apps.accounts.error_codes import AccountErrorCode
 from apps.accounts.models import Language, OneTimeCode, Role, User
 from apps.accounts.services.providers import (
-    SMS,
-    WHATSAPP,
     MessageProvider,
     PermanentProviderError,
     ProviderError,
@@ -32,6 +31,7 @@ from apps.accounts.services.providers import (
     get_provider,
     provider_for_channel,
 )
+from apps.common.channels import Channel
 from apps.common.errors import AppError, InvalidInput, PermissionDenied, TooManyRequests
 from apps.common.phones import country_code, normalize_mobile
 
@@ -40,8 +40,6 @@ logger = logging.getLogger(__name__)
 CODE_DIGITS = 6
 
 __all__ = [
-    "SMS",
-    "WHATSAPP",
     "LoginTokens",
     "MessageProvider",
     "PermanentProviderError",
@@ -63,7 +61,7 @@ _CODE_TEXT = {
 
 class OtpDeliveryFailed(AppError):
     status_code = 503
-    default_code = "otp_delivery_failed"
+    default_code = AccountErrorCode.OTP_DELIVERY_FAILED
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ def _code_hash(phone: str, code: str) -> str:
 def _invalid_code() -> InvalidInput:
     return InvalidInput(
         "The code is wrong or has expired. Ask for a new code.",
-        code="invalid_code",
+        code=AccountErrorCode.INVALID_CODE,
         fields={"code": ["The code is wrong or has expired."]},
     )
 
@@ -100,7 +98,7 @@ def otp_request(*, phone: str) -> None:
     if country_code(phone) not in settings.OTP_ALLOWED_COUNTRY_CODES:
         raise InvalidInput(
             "Login codes can only be sent to numbers in supported countries.",
-            code="country_not_allowed",
+            code=AccountErrorCode.COUNTRY_NOT_ALLOWED,
             fields={"phone": ["This country is not supported."]},
         )
 
@@ -112,7 +110,7 @@ def otp_request(*, phone: str) -> None:
     if recent or not cache.add(f"otp-cooldown:{phone}", 1, timeout=cooldown):
         raise TooManyRequests(
             f"A code was sent to this number less than {cooldown} seconds ago. Wait before asking again.",
-            code="otp_cooldown",
+            code=AccountErrorCode.OTP_COOLDOWN,
         )
 
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
@@ -131,7 +129,7 @@ def otp_request(*, phone: str) -> None:
         code=code, minutes=settings.OTP_CODE_TTL_SECONDS // 60
     )
     try:
-        get_provider(settings.OTP_PROVIDER).send(phone, text, SMS)
+        get_provider(settings.OTP_PROVIDER).send(phone, text, Channel.SMS)
     except ProviderError as exc:
         logger.warning("OTP delivery failed via %s: %s", settings.OTP_PROVIDER, exc)
         raise OtpDeliveryFailed("We could not send a code right now. Try again in a minute.") from None
@@ -174,7 +172,7 @@ def otp_verify(*, phone: str, code: str) -> LoginTokens:
 
     user, created = User.objects.get_or_create(phone=phone, defaults={"role": Role.CUSTOMER})
     if not user.is_active:
-        raise PermissionDenied("This account is disabled.", code="account_disabled")
+        raise PermissionDenied("This account is disabled.", code=AccountErrorCode.ACCOUNT_DISABLED)
     refresh = RefreshToken.for_user(user)
     User.objects.filter(pk=user.pk).update(last_login=now)
     return LoginTokens(user=user, access=str(refresh.access_token), refresh=str(refresh), created=created)

@@ -1,6 +1,8 @@
 from django.db import transaction
 
-from apps.accounts.models import Channel, Language, User
+from apps.accounts.error_codes import AccountErrorCode
+from apps.accounts.models import Language, User
+from apps.common.channels import Channel
 from apps.common.errors import InvalidInput
 
 
@@ -19,7 +21,7 @@ def user_update_profile(
     changed = []
     if preferred_channel is not None:
         if preferred_channel not in ("", *Channel.values):
-            raise InvalidInput("Channel must be 'sms' or 'whatsapp'.", code="invalid_channel")
+            raise InvalidInput("Channel must be 'sms' or 'whatsapp'.", code=AccountErrorCode.INVALID_CHANNEL)
         user.preferred_channel = preferred_channel
         changed.append("preferred_channel")
     for field, value in (("sms_opted_out", sms_opted_out), ("whatsapp_opted_out", whatsapp_opted_out)):
@@ -31,9 +33,16 @@ def user_update_profile(
         changed.append("name")
     if preferred_language is not None:
         if preferred_language not in Language.values:
-            raise InvalidInput("Language must be 'ar' or 'en'.", code="invalid_language")
+            raise InvalidInput("Language must be 'ar' or 'en'.", code=AccountErrorCode.INVALID_LANGUAGE)
         user.preferred_language = preferred_language
         changed.append("preferred_language")
     if changed:
         user.save(update_fields=changed)
     return user
+
+
+def user_opt_out(*, user_id: int, channel: str) -> None:
+    """Stop messaging a person on ``channel`` (they replied STOP, or the provider
+    says they did); they may opt back in at /api/me/."""
+    field = "whatsapp_opted_out" if channel == Channel.WHATSAPP else "sms_opted_out"
+    User.objects.filter(pk=user_id).update(**{field: True})

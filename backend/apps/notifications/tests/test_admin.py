@@ -11,13 +11,6 @@ from apps.notifications.models import Notification, NotificationEvent, Notificat
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client, db):
-    admin = User.objects.create_superuser(phone="+966509999999", password="pw-for-tests-only")
-    client.force_login(admin)
-    return client
-
-
 def _notification(booking, recipient, event, status):
     return Notification.objects.create(
         booking=booking, recipient=recipient, event=event, channel="sms", status=status, message="text"

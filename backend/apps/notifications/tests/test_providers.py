@@ -49,7 +49,6 @@ def configured(settings):
     settings.WHATSAPP_PHONE_NUMBER_ID = "1098765"
     settings.WHATSAPP_API_VERSION = "v21.0"
     settings.WHATSAPP_BASE_URL = "https://graph.test"
-    settings.NOTIFICATION_MAX_ATTEMPTS = 1  # in-process: no worker to retry; fail visibly
     return settings
 
 
@@ -262,7 +261,7 @@ PERMANENT = [
 
 def _deliver_one(provider, url, answer, configured, network, haircut, stylist, customer):
     from apps.common.tests.factories import BookingFactory, NotificationFactory
-    from apps.notifications.services import notification_deliver
+    from apps.notifications.delivery import notification_deliver
 
     configured.NOTIFICATION_PROVIDER = provider
     channel = "whatsapp" if provider == "whatsapp_cloud" else "sms"
@@ -278,7 +277,6 @@ def _deliver_one(provider, url, answer, configured, network, haircut, stylist, c
         network.post(url).mock(side_effect=answer)
     else:
         network.post(url).mock(return_value=answer)
-    configured.NOTIFICATION_MAX_ATTEMPTS = 5
     outcome = notification_deliver(notification_id=row.pk)
     row.refresh_from_db()
     return outcome, row

@@ -3,11 +3,10 @@
 from django.conf import settings
 
 from apps.accounts.services.providers.base import (
-    SMS,
-    WHATSAPP,
     MessageProvider,
     PermanentProviderError,
     ProviderError,
+    ProviderErrorCode,
     RecipientOptedOut,
     Template,
     TransientProviderError,
@@ -17,6 +16,7 @@ from apps.accounts.services.providers.taqnyat import TaqnyatProvider
 from apps.accounts.services.providers.twilio import TwilioProvider
 from apps.accounts.services.providers.unifonic import UnifonicProvider
 from apps.accounts.services.providers.whatsapp_cloud import WhatsAppCloudProvider
+from apps.common.channels import Channel
 
 PROVIDERS: dict[str, type[MessageProvider]] = {
     provider.name: provider
@@ -28,28 +28,29 @@ def get_provider(name: str) -> MessageProvider:
     try:
         return PROVIDERS[name]()
     except KeyError:
-        raise PermanentProviderError(f"Unknown message provider {name!r}.", code="unknown_provider") from None
+        raise PermanentProviderError(
+            f"Unknown message provider {name!r}.", code=ProviderErrorCode.UNKNOWN_PROVIDER
+        ) from None
 
 
 def provider_for_channel(channel: str) -> str:
     """The provider name that sends ``channel`` for notifications (see settings)."""
-    explicit = settings.NOTIFICATION_SMS_PROVIDER if channel == SMS else settings.NOTIFICATION_WHATSAPP_PROVIDER
+    explicit = settings.NOTIFICATION_SMS_PROVIDER if channel == Channel.SMS else settings.NOTIFICATION_WHATSAPP_PROVIDER
     if explicit:
         return explicit
     main = PROVIDERS.get(settings.NOTIFICATION_PROVIDER)
     if main is not None and channel in main.channels:
         return settings.NOTIFICATION_PROVIDER
-    return settings.OTP_PROVIDER if channel == SMS else settings.NOTIFICATION_PROVIDER
+    return settings.OTP_PROVIDER if channel == Channel.SMS else settings.NOTIFICATION_PROVIDER
 
 
 __all__ = [
     "PROVIDERS",
-    "SMS",
-    "WHATSAPP",
     "ConsoleProvider",
     "MessageProvider",
     "PermanentProviderError",
     "ProviderError",
+    "ProviderErrorCode",
     "RecipientOptedOut",
     "TaqnyatProvider",
     "Template",

@@ -9,9 +9,21 @@ when the recipient has asked this channel to stop.
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-SMS = "sms"
-WHATSAPP = "whatsapp"
+from apps.common.channels import Channel
+
+
+class ProviderErrorCode(StrEnum):
+    """Our own codes for refusals that happen before or around the provider's answer
+    (the provider's own codes, such as Twilio's 21211, are kept as they come)."""
+
+    TIMEOUT = "timeout"
+    NETWORK = "network"
+    NOT_CONFIGURED = "not_configured"
+    UNKNOWN_PROVIDER = "unknown_provider"
+    UNSUPPORTED_CHANNEL = "unsupported_channel"
+    NO_TEMPLATE = "no_template"
 
 
 @dataclass(frozen=True)
@@ -49,7 +61,7 @@ class RecipientOptedOut(PermanentProviderError):
 
 class MessageProvider(ABC):
     name: str = ""
-    channels: frozenset[str] = frozenset({SMS})
+    channels: frozenset[str] = frozenset({Channel.SMS})
 
     @abstractmethod
     def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> str:
@@ -57,7 +69,9 @@ class MessageProvider(ABC):
 
     def check_channel(self, channel: str) -> None:
         if channel not in self.channels:
-            raise PermanentProviderError(f"{self.name} cannot send on channel {channel!r}.", code="unsupported_channel")
+            raise PermanentProviderError(
+                f"{self.name} cannot send on channel {channel!r}.", code=ProviderErrorCode.UNSUPPORTED_CHANNEL
+            )
 
 
 def digits(phone: str) -> str:

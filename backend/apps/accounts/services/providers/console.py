@@ -1,7 +1,11 @@
 import logging
 import uuid
 
-from apps.accounts.services.providers.base import SMS, WHATSAPP, MessageProvider, Template
+from apps.accounts.services.providers.base import (
+    MessageProvider,
+    Template,
+)
+from apps.common.channels import Channel
 from apps.common.phones import national_display
 
 logger = logging.getLogger("salon.messages")
@@ -15,7 +19,7 @@ class ConsoleProvider(MessageProvider):
     """
 
     name = "console"
-    channels = frozenset({SMS, WHATSAPP})
+    channels = frozenset({Channel.SMS, Channel.WHATSAPP})
 
     def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> str:
         self.check_channel(channel)

@@ -11,7 +11,7 @@ import threading
 import httpx
 from django.conf import settings
 
-from apps.accounts.services.providers.base import TransientProviderError
+from apps.accounts.services.providers.base import ProviderErrorCode, TransientProviderError
 
 _lock = threading.Lock()
 _client: httpx.Client | None = None
@@ -32,6 +32,10 @@ def post(url: str, **kwargs) -> httpx.Response:
     try:
         return _shared_client().post(url, timeout=settings.PROVIDER_HTTP_TIMEOUT_SECONDS, **kwargs)
     except httpx.TimeoutException as exc:
-        raise TransientProviderError(f"Provider timed out: {exc.__class__.__name__}", code="timeout") from exc
+        raise TransientProviderError(
+            f"Provider timed out: {exc.__class__.__name__}", code=ProviderErrorCode.TIMEOUT
+        ) from exc
     except httpx.TransportError as exc:
-        raise TransientProviderError(f"Provider unreachable: {exc.__class__.__name__}", code="network") from exc
+        raise TransientProviderError(
+            f"Provider unreachable: {exc.__class__.__name__}", code=ProviderErrorCode.NETWORK
+        ) from exc

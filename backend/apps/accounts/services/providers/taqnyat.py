@@ -7,25 +7,26 @@ error body is read tolerantly (``message`` if present, else the HTTP status).
 from django.conf import settings
 
 from apps.accounts.services.providers.base import (
-    SMS,
     MessageProvider,
     PermanentProviderError,
+    ProviderErrorCode,
     Template,
     digits,
     error_from_answer,
     json_body,
 )
 from apps.accounts.services.providers.http import post
+from apps.common.channels import Channel
 
 
 class TaqnyatProvider(MessageProvider):
     name = "taqnyat"
-    channels = frozenset({SMS})
+    channels = frozenset({Channel.SMS})
 
     def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> str:
         self.check_channel(channel)
         if not settings.TAQNYAT_TOKEN:
-            raise PermanentProviderError("Taqnyat token is not configured.", code="not_configured")
+            raise PermanentProviderError("Taqnyat token is not configured.", code=ProviderErrorCode.NOT_CONFIGURED)
         response = post(
             f"{settings.TAQNYAT_BASE_URL.rstrip('/')}/v1/messages",
             json={"recipients": [digits(phone)], "body": text, "sender": settings.TAQNYAT_SENDER},

@@ -12,16 +12,16 @@ import httpx
 from django.conf import settings
 
 from apps.accounts.services.providers.base import (
-    SMS,
-    WHATSAPP,
     MessageProvider,
     PermanentProviderError,
+    ProviderErrorCode,
     RecipientOptedOut,
     Template,
     error_from_answer,
     json_body,
 )
 from apps.accounts.services.providers.http import post
+from apps.common.channels import Channel
 
 TRANSIENT_CODES = {"20429"}  # Twilio's own "too many requests"
 OPTED_OUT_CODES = {"21610"}  # the recipient replied STOP
@@ -29,14 +29,16 @@ OPTED_OUT_CODES = {"21610"}  # the recipient replied STOP
 
 class TwilioProvider(MessageProvider):
     name = "twilio"
-    channels = frozenset({SMS, WHATSAPP})
+    channels = frozenset({Channel.SMS, Channel.WHATSAPP})
 
     def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> str:
         self.check_channel(channel)
         sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
         if not sid or not token:
-            raise PermanentProviderError("Twilio credentials are not configured.", code="not_configured")
-        if channel == WHATSAPP:
+            raise PermanentProviderError(
+                "Twilio credentials are not configured.", code=ProviderErrorCode.NOT_CONFIGURED
+            )
+        if channel == Channel.WHATSAPP:
             form = {"To": f"whatsapp:{phone}", "From": f"whatsapp:{settings.TWILIO_WHATSAPP_FROM}"}
             content_sid = template and settings.TWILIO_CONTENT_SIDS.get(f"{template.name}:{template.language}")
             if content_sid:

@@ -8,25 +8,26 @@ and ``errorCode`` values (ER-01 balance, ER-02 invalid number, ...).
 from django.conf import settings
 
 from apps.accounts.services.providers.base import (
-    SMS,
     MessageProvider,
     PermanentProviderError,
+    ProviderErrorCode,
     Template,
     digits,
     error_from_answer,
     json_body,
 )
 from apps.accounts.services.providers.http import post
+from apps.common.channels import Channel
 
 
 class UnifonicProvider(MessageProvider):
     name = "unifonic"
-    channels = frozenset({SMS})
+    channels = frozenset({Channel.SMS})
 
     def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> str:
         self.check_channel(channel)
         if not settings.UNIFONIC_APP_SID:
-            raise PermanentProviderError("Unifonic AppSid is not configured.", code="not_configured")
+            raise PermanentProviderError("Unifonic AppSid is not configured.", code=ProviderErrorCode.NOT_CONFIGURED)
         response = post(
             f"{settings.UNIFONIC_BASE_URL.rstrip('/')}/rest/SMS/messages",
             data={

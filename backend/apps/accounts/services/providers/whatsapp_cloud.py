@@ -8,29 +8,32 @@ window a customer opens, which a booking message cannot rely on.
 from django.conf import settings
 
 from apps.accounts.services.providers.base import (
-    WHATSAPP,
     MessageProvider,
     PermanentProviderError,
+    ProviderErrorCode,
     Template,
     digits,
     error_from_answer,
     json_body,
 )
 from apps.accounts.services.providers.http import post
+from apps.common.channels import Channel
 
 TRANSIENT_CODES = {"130429", "131056"}  # rate limit, pair rate limit
 
 
 class WhatsAppCloudProvider(MessageProvider):
     name = "whatsapp_cloud"
-    channels = frozenset({WHATSAPP})
+    channels = frozenset({Channel.WHATSAPP})
 
     def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> str:
         self.check_channel(channel)
         if not settings.WHATSAPP_TOKEN or not settings.WHATSAPP_PHONE_NUMBER_ID:
-            raise PermanentProviderError("WhatsApp Cloud API is not configured.", code="not_configured")
+            raise PermanentProviderError("WhatsApp Cloud API is not configured.", code=ProviderErrorCode.NOT_CONFIGURED)
         if template is None:
-            raise PermanentProviderError("WhatsApp booking messages need an approved template.", code="no_template")
+            raise PermanentProviderError(
+                "WhatsApp booking messages need an approved template.", code=ProviderErrorCode.NO_TEMPLATE
+            )
         response = post(
             f"{settings.WHATSAPP_BASE_URL.rstrip('/')}/{settings.WHATSAPP_API_VERSION}/"
             f"{settings.WHATSAPP_PHONE_NUMBER_ID}/messages",

@@ -1,11 +1,13 @@
+from collections import Counter
+
 from django.core.management.base import BaseCommand
 
+from apps.notifications.delivery import RESEND_RESULT_TEXT, ResendResult, notification_resend
 from apps.notifications.models import Notification, NotificationEvent, NotificationStatus
-from apps.notifications.services import notification_resend
 
 
 class Command(BaseCommand):
-    help = "Queue failed notifications again, each with a fresh retry budget."
+    help = "Queue failed notifications again, each as it is (same channel and text), with a fresh retry deadline."
 
     def add_arguments(self, parser):
         parser.add_argument("--event", choices=NotificationEvent.values, help="Only this event.")
@@ -13,13 +15,15 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=1000)
 
     def handle(self, *args, **options):
-        failed = Notification.objects.filter(status=NotificationStatus.FAILED).select_related("booking", "recipient")
+        failed = Notification.objects.filter(status=NotificationStatus.FAILED)
         if options["event"]:
             failed = failed.filter(event=options["event"])
         if options["booking"]:
             failed = failed.filter(booking_id=options["booking"])
-        count = 0
-        for notification in failed.order_by("created_at")[: options["limit"]]:
+        results = Counter(
             notification_resend(notification=notification)
-            count += 1
-        self.stdout.write(f"Queued {count} failed notification(s) again.")
+            for notification in failed.order_by("created_at")[: options["limit"]]
+        )
+        self.stdout.write(f"Queued {results.pop(ResendResult.QUEUED, 0)} failed notification(s) again.")
+        for result, count in sorted(results.items()):
+            self.stdout.write(f"Not queued: {count} ({RESEND_RESULT_TEXT[result]}).")
