@@ -93,6 +93,24 @@ def random_failures(
     return behaviour
 
 
+def flaky_for(seconds: float, *, failure_rate: float = 0.5, seed: int = 7) -> Callable[[Received], Reply]:
+    """For ``seconds`` after the first call, each call fails transiently (503 or
+    429/20429) with probability ``failure_rate``; after that every call succeeds."""
+    rng = random.Random(seed)
+    lock = threading.Lock()
+    first_call: list[float] = []
+
+    def behaviour(received: Received) -> Reply:
+        with lock:
+            first_call[:] = first_call or [time.monotonic()]
+            roll, pick = rng.random(), rng.random()
+        if time.monotonic() - first_call[0] < seconds and roll < failure_rate:
+            return transient_error(429 if pick < 0.5 else 503)
+        return Reply(201, {})
+
+    return behaviour
+
+
 @dataclass
 class FakeTwilio:
     account_sid: str = "ACfake0000000000000000000000000000"

@@ -184,9 +184,7 @@ def test_a_sent_row_is_a_no_op(provider, pending):
     assert pending.provider_message_id == "SM42"
 
 
-def test_two_failures_then_success_leave_three_attempts_with_outcomes_and_timings(
-    provider, pending, now, admin_client
-):
+def test_two_failures_then_success_leave_three_attempts_with_outcomes_and_timings(provider, pending, now, admin_client):
     provider.mock(side_effect=[UNAVAILABLE, RATE_LIMITED, QUEUED])
 
     outcome = _retry_until_done(provider, pending, now)

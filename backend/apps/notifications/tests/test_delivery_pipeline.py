@@ -28,7 +28,7 @@ from apps.common.tests.live import (
     start_worker,
     wait_for,
 )
-from apps.notifications.models import Notification, NotificationStatus
+from apps.notifications.models import DeliveryAttempt, Notification, NotificationStatus
 
 pytestmark = pytest.mark.services
 
@@ -56,9 +56,7 @@ class Stack:
             database=self.database,
             broker=broker or self.broker,
             queue=self.queue,
-            **fake.env(),
-            **FAST_RETRIES,
-            **extra,
+            **(fake.env() | FAST_RETRIES | extra),
         )
 
     def worker(self, env, **kwargs):
@@ -198,32 +196,46 @@ def test_two_transient_failures_then_success_sends_once_after_three_attempts(sta
     assert fake.delivered_more_than_once() == {}
 
 
-def test_200_bookings_with_half_the_provider_calls_failing(stack):
+def test_200_bookings_while_the_provider_fails_half_of_all_calls_for_two_minutes(stack, record_property):
+    """Provider incidents last minutes: retries run until a deadline in time, so
+    every message ends sent, none failed and none twice (a budget of five
+    attempts lost about one message in 32 here)."""
     haircut, staff = _salon(10)
     customers = [UserFactory() for _ in range(200)]
-    behaviour = fake_twilio.random_failures(transient_rate=0.4, permanent_rate=0.1, seed=2026)
-    with fake_twilio.FakeTwilio(behaviour=behaviour) as fake:
-        env = stack.env(fake, NOTIFICATION_MAX_ATTEMPTS="8")
+    outage_seconds = 120
+    with fake_twilio.FakeTwilio(behaviour=fake_twilio.flaky_for(outage_seconds, failure_rate=0.5, seed=2026)) as fake:
+        env = stack.env(
+            fake,
+            NOTIFICATION_RETRY_BACKOFF_SECONDS="1",
+            NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS="30",
+            NOTIFICATION_RETRY_DEADLINE_SECONDS="3600",
+            CELERY_VISIBILITY_TIMEOUT="120",  # above the longest retry countdown
+        )
         stack.worker(env, concurrency=8)
         base = stack.web(env)
+        started = time.monotonic()
 
         statuses = [
             _book(base, customer, haircut, *_slot(i, staff)).status_code for i, customer in enumerate(customers)
         ]
 
         assert statuses == [201] * 200
-        _wait_until_nothing_pending(stack, timeout=180, what="no pending notification")
+        _wait_until_nothing_pending(stack, timeout=outage_seconds + 90, what="no pending notification")
+        elapsed = time.monotonic() - started
 
     rows = Notification.objects.all()
     assert rows.count() == 400
-    assert set(rows.values_list("status", flat=True)) <= {NotificationStatus.SENT, NotificationStatus.FAILED}
-    failed = rows.filter(status=NotificationStatus.FAILED)
-    assert all(("21211" in row.reason or "20429" in row.reason or "20500" in row.reason) for row in failed)
+    assert set(rows.values_list("status", flat=True)) == {NotificationStatus.SENT}
     assert fake.delivered_more_than_once() == {}
-    assert rows.filter(status=NotificationStatus.SENT).count() == len(fake.successes())
+    assert len(fake.successes()) == 400
     calls = fake.calls()
-    failure_share = sum(1 for r in calls if r.status >= 400) / len(calls)
-    assert 0.4 < failure_share < 0.6
+    failures = [r for r in calls if r.status >= 400]
+    assert 0.3 < len(failures) / len(calls) < 0.6
+    attempts = list(rows.values_list("attempts", flat=True))
+    assert max(attempts) > 5  # some messages needed more tries than the old count-based budget allowed
+    assert DeliveryAttempt.objects.count() == len(calls) == sum(attempts)
+    record_property("max_attempts", max(attempts))
+    print(f"\nflaky provider: {len(calls)} calls, {len(failures)} failed, max {max(attempts)} attempts, {elapsed:.0f}s")
 
 
 def test_broker_down_while_booking_then_the_sweep_delivers_everything(stack, redis_server_binary):

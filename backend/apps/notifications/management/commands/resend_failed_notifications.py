@@ -2,6 +2,7 @@ from collections import Counter
 
 from django.core.management.base import BaseCommand
 
+from apps.common.channels import Channel
 from apps.notifications.delivery import RESEND_RESULT_TEXT, ResendResult, notification_resend
 from apps.notifications.models import Notification, NotificationEvent, NotificationStatus
 
@@ -12,6 +13,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--event", choices=NotificationEvent.values, help="Only this event.")
         parser.add_argument("--booking", type=int, help="Only this booking's notifications.")
+        parser.add_argument("--channel", choices=Channel.values, help="Only rows on this channel.")
+        parser.add_argument("--id", type=int, action="append", dest="ids", help="Only this row (repeatable).")
         parser.add_argument("--limit", type=int, default=1000)
 
     def handle(self, *args, **options):
@@ -20,6 +23,10 @@ class Command(BaseCommand):
             failed = failed.filter(event=options["event"])
         if options["booking"]:
             failed = failed.filter(booking_id=options["booking"])
+        if options["channel"]:
+            failed = failed.filter(channel=options["channel"])
+        if options["ids"]:
+            failed = failed.filter(pk__in=options["ids"])
         results = Counter(
             notification_resend(notification=notification)
             for notification in failed.order_by("created_at")[: options["limit"]]
