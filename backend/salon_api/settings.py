@@ -154,6 +154,9 @@ AVAILABILITY_STEP_MINUTES = env_int("AVAILABILITY_STEP_MINUTES", 15)
 # availability is shown up to that day: one rule for both.
 BOOKING_HORIZON_DAYS = env_int("BOOKING_HORIZON_DAYS", 180)
 
+# Links typed in admin forms (a salon's review link) without a scheme are https.
+FORMS_URLFIELD_ASSUME_HTTPS = True
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
@@ -240,6 +243,8 @@ NOTIFICATION_RETRY_BACKOFF_SECONDS = float(env_str("NOTIFICATION_RETRY_BACKOFF_S
 NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS = float(env_str("NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS", "600"))
 NOTIFICATION_SWEEP_AFTER_SECONDS = env_int("NOTIFICATION_SWEEP_AFTER_SECONDS", 120)
 NOTIFICATION_SWEEP_INTERVAL_SECONDS = env_int("NOTIFICATION_SWEEP_INTERVAL_SECONDS", 60)
+# How often the beat scans for due reminders (a reminder goes out within this of its moment).
+REMINDER_SCAN_INTERVAL_SECONDS = env_int("REMINDER_SCAN_INTERVAL_SECONDS", 60)
 
 # --- Celery ------------------------------------------------------------------
 # No broker configured: tasks run in-process after commit (embedded default).
@@ -264,6 +269,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULE = {
     "notifications-sweep": {"task": "notifications.sweep", "schedule": float(NOTIFICATION_SWEEP_INTERVAL_SECONDS)},
+    "notifications-remind": {"task": "notifications.remind", "schedule": float(REMINDER_SCAN_INTERVAL_SECONDS)},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

@@ -38,6 +38,12 @@ class Booking(models.Model):
     note = models.TextField(max_length=500, blank=True)
     # Counts moves of the booking; each move's notifications are keyed by it.
     reschedule_count = models.PositiveIntegerField(default=0)
+    # Reminders whose moment came before this (the booking was made or moved, or
+    # its salon's reminder settings changed) are not sent.
+    reminders_from = models.DateTimeField(default=timezone.now)
+    # The earliest moment one of its reminders is due and not yet written; the
+    # reminder scan reads this (indexed) column only. None: nothing left to remind.
+    next_reminder_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -47,6 +53,11 @@ class Booking(models.Model):
             models.Index(fields=["staff", "start"], name="booking_staff_start"),
             models.Index(fields=["customer", "start"], name="booking_customer_start"),
             models.Index(fields=["salon", "start"], name="booking_salon_start"),
+            models.Index(
+                fields=["next_reminder_at"],
+                condition=models.Q(next_reminder_at__isnull=False),
+                name="booking_next_reminder",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="booking_end_after_start"),

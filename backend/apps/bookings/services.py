@@ -14,10 +14,11 @@ from django.utils import timezone
 from apps.accounts.models import Role, User
 from apps.bookings import schedule
 from apps.bookings.error_codes import BookingErrorCode as Code
-from apps.bookings.models import ALLOWED_TRANSITIONS, Booking, BookingStatus
+from apps.bookings.models import ACTIVE_STATUSES, ALLOWED_TRANSITIONS, Booking, BookingStatus
 from apps.bookings.schedule import load_staff_days, local_to_aware, slot_problem
 from apps.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from apps.notifications.models import NotificationEvent
+from apps.notifications.reminders import booking_reminders_replan
 from apps.notifications.services import notify_booking_lifecycle, notify_on_status_change
 from apps.salons.models import Service
 
@@ -148,7 +149,9 @@ def booking_create(
     if actor.role == Role.STAFF and not actor.is_superuser:
         raise PermissionDenied("Staff members cannot create bookings.", code=Code.ACTION_NOT_ALLOWED)
 
-    service = Service.objects.select_related("salon").filter(pk=service_id, is_active=True).first()
+    service = (
+        Service.objects.select_related("salon__notification_settings").filter(pk=service_id, is_active=True).first()
+    )
     if service is None:
         raise InvalidInput("Unknown service.", code=Code.UNKNOWN_SERVICE, fields={"service": ["Unknown service."]})
 
@@ -203,6 +206,7 @@ def booking_create(
         note=note.strip(),
         status=BookingStatus.PENDING,
     )
+    booking_reminders_replan(booking, now=now)
     _save_without_overlap(booking, force_insert=True)
     notify_booking_lifecycle(booking, NotificationEvent.BOOKING_CREATED)
     return booking
@@ -212,7 +216,7 @@ def _locked_booking(booking_id: int, actor: User) -> Booking:
     """Lock the booking for this transaction; one the actor may not see is a 404."""
     booking = (
         Booking.objects.select_for_update(of=("self",))
-        .select_related("salon", "service__salon", "customer", "staff")
+        .select_related("salon__notification_settings", "service__salon", "customer", "staff")
         .filter(pk=booking_id)
         .first()
     )
@@ -268,7 +272,9 @@ def _change_status(actor: User, booking: Booking, status: str, *, now: datetime)
         )
     _ensure_may(actor, booking, _ACTION_FOR_STATUS[status], now=now)
     booking.status = status
-    booking.save(update_fields=["status", "updated_at"])
+    if status not in ACTIVE_STATUSES:
+        booking.next_reminder_at = None  # nothing to remind of a cancelled or finished booking
+    booking.save(update_fields=["status", "next_reminder_at", "updated_at"])
     notify_on_status_change(booking, previous)
     return booking
 
@@ -299,7 +305,19 @@ def _reschedule(actor: User, booking: Booking, start: datetime, *, now: datetime
     previous_start = booking.start
     booking.start, booking.end, booking.busy_until = start, end, busy_until
     booking.reschedule_count += 1
-    _save_without_overlap(booking, update_fields=["start", "end", "busy_until", "reschedule_count", "updated_at"])
+    booking_reminders_replan(booking, now=now)
+    _save_without_overlap(
+        booking,
+        update_fields=[
+            "start",
+            "end",
+            "busy_until",
+            "reschedule_count",
+            "reminders_from",
+            "next_reminder_at",
+            "updated_at",
+        ],
+    )
     notify_booking_lifecycle(
         booking,
         NotificationEvent.BOOKING_RESCHEDULED,

@@ -1,9 +1,17 @@
 from collections import Counter
 
+from django import forms
 from django.contrib import admin, messages
 
+from apps.common.admin import SalonScopedAdmin
 from apps.notifications.delivery import RESEND_RESULT_TEXT, ResendResult, notification_resend
-from apps.notifications.models import DeliveryAttempt, Notification
+from apps.notifications.models import (
+    DeliveryAttempt,
+    Notification,
+    SalonNotificationSettings,
+    validate_reminder_offsets,
+)
+from apps.notifications.reminders import salon_reminders_replan
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -79,3 +87,51 @@ class NotificationAdmin(admin.ModelAdmin):
         self.message_user(request, f"Queued {queued} failed notification(s) again.", messages.SUCCESS)
         for result, count in sorted(results.items()):
             self.message_user(request, f"Not queued: {count} ({RESEND_RESULT_TEXT[result]}).", messages.WARNING)
+
+
+class MinutesListField(forms.CharField):
+    """Reminder offsets typed as "1440, 120" (minutes before the start)."""
+
+    def prepare_value(self, value):
+        return ", ".join(str(minutes) for minutes in value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        try:
+            minutes = [int(part) for part in text.replace("،", ",").split(",") if part.strip()]
+        except ValueError:
+            raise forms.ValidationError("Give whole minutes separated by commas, for example 1440, 120.") from None
+        validate_reminder_offsets(minutes)
+        return minutes
+
+
+class SalonNotificationSettingsForm(forms.ModelForm):
+    reminder_offsets_minutes = MinutesListField(
+        label="Reminders (minutes before the start)",
+        help_text="For example 1440, 120: a day and two hours before. The staff member hears at the shortest.",
+    )
+
+    class Meta:
+        model = SalonNotificationSettings
+        fields = [
+            "salon",
+            "reminder_offsets_minutes",
+            "quiet_hours_start",
+            "quiet_hours_end",
+            "send_completed",
+            "review_url",
+            "send_no_show",
+        ]
+
+
+@admin.register(SalonNotificationSettings)
+class SalonNotificationSettingsAdmin(SalonScopedAdmin):
+    """A salon's reminders, quiet hours and after-visit messages; saving plans the
+    reminders of its future bookings again."""
+
+    form = SalonNotificationSettingsForm
+    list_display = ["salon", "reminder_offsets_minutes", "quiet_hours_start", "quiet_hours_end", "send_completed"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        salon_reminders_replan(salon_id=obj.salon_id)

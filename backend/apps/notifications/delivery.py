@@ -23,6 +23,7 @@ from django.utils import timezone
 from apps.accounts.models import NO_PHONE_REASON, OPTED_OUT_REASON
 from apps.accounts.services.otp import ProviderError, RecipientOptedOut, Template, get_provider, provider_for_channel
 from apps.accounts.services.users import user_opt_out
+from apps.bookings.models import ACTIVE_STATUSES
 from apps.common.channels import Channel
 from apps.notifications.models import (
     AttemptOutcome,
@@ -48,6 +49,7 @@ ABOUT_AN_UPCOMING_APPOINTMENT = frozenset(
     }
 )
 APPOINTMENT_STARTED_REASON = "The appointment started before this message could be sent."
+BOOKING_MOVED_REASON = "The booking was moved after this reminder was written; its reminders follow the new time."
 
 
 # --- publishing -------------------------------------------------------------------------
@@ -79,8 +81,15 @@ def retry_deadline(now: datetime) -> datetime:
 
 def stale_reason(notification: Notification, now: datetime) -> str:
     """Why sending this row now would make no sense ("" when it still does)."""
-    if notification.event in ABOUT_AN_UPCOMING_APPOINTMENT and now >= notification.booking.start:
+    booking = notification.booking
+    if notification.event in ABOUT_AN_UPCOMING_APPOINTMENT and now >= booking.start:
         return APPOINTMENT_STARTED_REASON
+    if notification.event == NotificationEvent.BOOKING_REMINDER:
+        # Reminders are for bookings still pending or confirmed, at their current time.
+        if booking.status not in ACTIVE_STATUSES:
+            return f"The booking is {booking.get_status_display().lower()}: no reminder."
+        if booking.reschedule_count != notification.sequence:
+            return BOOKING_MOVED_REASON
     return ""
 
 

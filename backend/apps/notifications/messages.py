@@ -1,7 +1,8 @@
 """Message texts: one per event, audience (customer or staff) and language.
 
 Placeholders: {service}, {salon}, {when} (local date and time), {customer},
-{previous_when} (reschedules only).
+{previous_when} (reschedules only). The thank-you after a visit ends with the
+salon's review link when it has one (REVIEW_LINK).
 """
 
 from datetime import datetime
@@ -29,6 +30,13 @@ TEXTS: dict[tuple[str, str, str], str] = {
     (Event.BOOKING_REMINDER, CUSTOMER, Language.ENGLISH): (
         "Reminder: your booking for {service} at {salon} is on {when}."
     ),
+    (Event.BOOKING_COMPLETED, CUSTOMER, Language.ENGLISH): (
+        "Thank you for visiting {salon} for {service} on {when}. We hope to see you again soon."
+    ),
+    (Event.BOOKING_NO_SHOW, CUSTOMER, Language.ENGLISH): (
+        "We missed you at {salon} for {service} on {when}. "
+        "You can book a new time in the Salon app whenever it suits you."
+    ),
     # Staff, English
     (Event.BOOKING_CREATED, STAFF, Language.ENGLISH): (
         "New booking request: {customer} for {service} at {salon} on {when}."
@@ -53,6 +61,12 @@ TEXTS: dict[tuple[str, str, str], str] = {
         "تم نقل حجزك لخدمة {service} في {salon} من {previous_when} إلى {when}."
     ),
     (Event.BOOKING_REMINDER, CUSTOMER, Language.ARABIC): ("تذكير: موعد حجزك لخدمة {service} في {salon} بتاريخ {when}."),
+    (Event.BOOKING_COMPLETED, CUSTOMER, Language.ARABIC): (
+        "شكراً لزيارتك {salon} لخدمة {service} بتاريخ {when}. نتطلع لرؤيتك مجدداً."
+    ),
+    (Event.BOOKING_NO_SHOW, CUSTOMER, Language.ARABIC): (
+        "افتقدناك في {salon} لموعد {service} بتاريخ {when}. يمكنك حجز موعد جديد من تطبيق صالون متى ما ناسبك."
+    ),
     # Staff, Arabic
     (Event.BOOKING_CREATED, STAFF, Language.ARABIC): (
         "طلب حجز جديد: {customer} لخدمة {service} في {salon} بتاريخ {when}."
@@ -72,13 +86,14 @@ TEXTS: dict[tuple[str, str, str], str] = {
 }
 
 UNNAMED_CUSTOMER = {Language.ENGLISH: "a customer", Language.ARABIC: "عميل"}
+REVIEW_LINK = {Language.ENGLISH: " Tell us how it went: {review_url}", Language.ARABIC: " شاركنا رأيك: {review_url}"}
 
 
 def local_when(moment: datetime, tz) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def _values(*, language: str, booking, previous_start: datetime | None) -> dict[str, str]:
+def _values(*, language: str, booking, previous_start: datetime | None, review_url: str) -> dict[str, str]:
     salon = booking.salon
     return {
         "service": booking.service.display_name(language),
@@ -86,6 +101,7 @@ def _values(*, language: str, booking, previous_start: datetime | None) -> dict[
         "when": local_when(booking.start, salon.tz),
         "previous_when": local_when(previous_start or booking.start, salon.tz),
         "customer": booking.customer.name or UNNAMED_CUSTOMER[language],
+        "review_url": review_url,
     }
 
 
@@ -93,31 +109,52 @@ def _language(language: str) -> str:
     return language if language in Language.values else Language.ARABIC
 
 
-def compose(*, event: str, audience: str, language: str, booking, previous_start: datetime | None = None) -> str:
+def compose(
+    *,
+    event: str,
+    audience: str,
+    language: str,
+    booking,
+    previous_start: datetime | None = None,
+    review_url: str = "",
+) -> str:
     """The text for one recipient, in their language and the salon's local time."""
     language = _language(language)
-    return TEXTS[(event, audience, language)].format(
-        **_values(language=language, booking=booking, previous_start=previous_start)
+    text = TEXTS[(event, audience, language)]
+    if event == Event.BOOKING_COMPLETED and review_url:
+        text += REVIEW_LINK[language]
+    return text.format(
+        **_values(language=language, booking=booking, previous_start=previous_start, review_url=review_url)
     )
 
 
 def template_for(
-    *, event: str, audience: str, language: str, booking, previous_start: datetime | None = None
+    *,
+    event: str,
+    audience: str,
+    language: str,
+    booking,
+    previous_start: datetime | None = None,
+    review_url: str = "",
 ) -> tuple[str, list[str]]:
     """The WhatsApp template name and its ordered variables for one recipient.
 
-    Names default to ``<event>_<audience>`` (e.g. ``booking_created_customer``),
+    Names default to ``<event>_<audience>`` (e.g. ``booking_created_customer``;
+    the thank-you with a review link is ``booking_completed_review_customer``),
     overridable per event and audience in ``WHATSAPP_TEMPLATES``; each template
     exists once per language (ar, en) in the WhatsApp manager.
     """
     from django.conf import settings
 
     language = _language(language)
-    values = _values(language=language, booking=booking, previous_start=previous_start)
+    values = _values(language=language, booking=booking, previous_start=previous_start, review_url=review_url)
     order = ["service", "salon", "when"]
     if event == Event.BOOKING_RESCHEDULED:
         order = ["service", "salon", "previous_when", "when"]
     if audience == STAFF:
         order = ["customer", *order]
-    name = settings.WHATSAPP_TEMPLATES.get(f"{event}:{audience}", f"{event}_{audience}")
+    kind = event
+    if event == Event.BOOKING_COMPLETED and review_url:
+        kind, order = f"{event}_review", [*order, "review_url"]
+    name = settings.WHATSAPP_TEMPLATES.get(f"{kind}:{audience}", f"{kind}_{audience}")
     return name, [values[key] for key in order]

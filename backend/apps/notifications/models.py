@@ -1,4 +1,7 @@
+from datetime import time
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -11,6 +14,8 @@ class NotificationEvent(models.TextChoices):
     BOOKING_CANCELLED = "booking_cancelled", "Booking cancelled"
     BOOKING_RESCHEDULED = "booking_rescheduled", "Booking rescheduled"
     BOOKING_REMINDER = "booking_reminder", "Booking reminder"
+    BOOKING_COMPLETED = "booking_completed", "Booking completed (thank-you)"
+    BOOKING_NO_SHOW = "booking_no_show", "Booking no-show"
 
 
 class NotificationStatus(models.TextChoices):
@@ -36,9 +41,11 @@ class Notification(models.Model):
     phone = models.CharField("phone as sent", max_length=16, blank=True)
     event = models.CharField(max_length=32, choices=NotificationEvent.choices)
     channel = models.CharField(max_length=16, choices=NotificationChannel.choices)
-    # 0 for one-off events; the booking's move number for reschedules, so that
-    # every move is told once.
+    # 0 for one-off events; the booking's move number for reschedules and
+    # reminders, so that every move is told once and reminded anew.
     sequence = models.PositiveIntegerField(default=0)
+    # Reminders: how many minutes before the start this one is (0 for other events).
+    reminder_offset_minutes = models.PositiveIntegerField(default=0)
     status = models.CharField(
         max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING, db_index=True
     )
@@ -72,12 +79,12 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["booking", "recipient", "event", "channel"],
-                condition=~models.Q(event="booking_rescheduled"),
+                condition=~models.Q(event__in=["booking_rescheduled", "booking_reminder"]),
                 name="notification_once_per_booking_recipient_event_channel",
             ),
             models.UniqueConstraint(
-                fields=["booking", "recipient", "event", "channel", "sequence"],
-                name="notification_once_per_move",
+                fields=["booking", "recipient", "event", "channel", "sequence", "reminder_offset_minutes"],
+                name="notification_once_per_move_and_offset",
             ),
         ]
         indexes = [models.Index(fields=["status", "created_at"], name="notification_status_created")]
@@ -118,3 +125,53 @@ class DeliveryAttempt(models.Model):
     @property
     def duration_ms(self) -> int:
         return round((self.finished_at - self.started_at).total_seconds() * 1000)
+
+
+def default_reminder_offsets() -> list[int]:
+    return [1440, 120]
+
+
+def validate_reminder_offsets(value) -> None:
+    if not isinstance(value, list) or not all(isinstance(m, int) and not isinstance(m, bool) for m in value):
+        raise ValidationError("Give a list of whole minutes, for example [1440, 120].")
+    if len(value) > 5:
+        raise ValidationError("At most five reminders per booking.")
+    if len(set(value)) != len(value) or not all(5 <= m <= 30 * 24 * 60 for m in value):
+        raise ValidationError("Each reminder is between 5 minutes and 30 days before the start, without repeats.")
+
+
+class SalonNotificationSettings(models.Model):
+    """What a salon's customers and staff are told besides the booking's own steps.
+
+    A salon without a row uses the defaults (``for_salon``).
+    """
+
+    salon = models.OneToOneField("salons.Salon", on_delete=models.CASCADE, related_name="notification_settings")
+    reminder_offsets_minutes = models.JSONField(
+        "reminders (minutes before the start)",
+        default=default_reminder_offsets,
+        validators=[validate_reminder_offsets],
+        help_text="The customer gets one reminder at each; the staff member at the shortest.",
+    )
+    quiet_hours_start = models.TimeField(default=time(22, 0), help_text="Salon local time.")
+    quiet_hours_end = models.TimeField(
+        default=time(8, 0), help_text="Salon local time. Equal to the start: no quiet hours."
+    )
+    send_completed = models.BooleanField("send the thank-you after a visit", default=True)
+    review_url = models.URLField("review link in the thank-you", blank=True)
+    send_no_show = models.BooleanField("send the no-show notice", default=True)
+
+    class Meta:
+        verbose_name = "salon message settings"
+        verbose_name_plural = "salon message settings"
+
+    def __str__(self) -> str:
+        return f"Message settings of {self.salon}"
+
+    @classmethod
+    def for_salon(cls, salon) -> "SalonNotificationSettings":
+        """The salon's settings, or unsaved defaults (no query if loaded with select_related)."""
+        try:
+            return salon.notification_settings
+        except cls.DoesNotExist:
+            return cls(salon=salon)

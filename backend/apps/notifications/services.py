@@ -16,16 +16,34 @@ from apps.accounts.services.otp import provider_for_channel
 from apps.bookings.models import Booking, BookingStatus
 from apps.notifications.delivery import notification_resend, publish_on_commit, retry_deadline
 from apps.notifications.messages import CUSTOMER, STAFF, compose, template_for
-from apps.notifications.models import Notification, NotificationEvent, NotificationStatus
+from apps.notifications.models import Notification, NotificationEvent, NotificationStatus, SalonNotificationSettings
 
 # A status reached by a transition -> the event both parties hear about.
 STATUS_EVENTS = {
     BookingStatus.CONFIRMED: NotificationEvent.BOOKING_CONFIRMED,
     BookingStatus.CANCELLED: NotificationEvent.BOOKING_CANCELLED,
 }
+# After the visit, the customer only, if the salon's settings say so.
+AFTER_VISIT_EVENTS = {
+    BookingStatus.COMPLETED: (NotificationEvent.BOOKING_COMPLETED, "send_completed"),
+    BookingStatus.NO_SHOW: (NotificationEvent.BOOKING_NO_SHOW, "send_no_show"),
+}
+# What makes a row unique (with the constraints on Notification), and the rest.
+KEY_FIELDS = ("booking", "recipient", "event", "channel", "sequence", "reminder_offset_minutes")
+CONTENT_FIELDS = (
+    "message",
+    "phone",
+    "provider",
+    "template",
+    "language",
+    "variables",
+    "status",
+    "reason",
+    "retry_until",
+)
 
 
-def send_booking_notification(
+def build_notification(
     booking: Booking,
     recipient: User,
     event: str,
@@ -33,52 +51,76 @@ def send_booking_notification(
     sequence: int = 0,
     previous_start: datetime | None = None,
     channel: str | None = None,
+    reminder_offset_minutes: int = 0,
+    review_url: str = "",
+    skip_reason: str = "",
 ) -> Notification:
-    """Record the message for ``recipient`` about ``event`` and deliver it after commit.
-
-    The channel is the recipient's preferred one (else NOTIFICATION_DEFAULT_CHANNEL)
-    unless given. Idempotent per (booking, recipient, event, channel, sequence): a
-    ``sent`` or ``skipped`` row is returned untouched, a ``failed`` one is resent
-    as it is, a ``pending`` one is published again. A recipient without a phone,
-    or who opted out of the channel, gets a ``skipped`` row with the reason.
-    """
+    """The unsaved row for ``recipient`` about ``event``: channel (the recipient's
+    preferred one, else NOTIFICATION_DEFAULT_CHANNEL, unless given), text and
+    WhatsApp template in their language, provider, and ``skipped`` with the
+    reason when they cannot be messaged (or ``skip_reason`` says why not)."""
     channel = channel or recipient.preferred_channel or settings.NOTIFICATION_DEFAULT_CHANNEL
     audience = CUSTOMER if recipient.pk == booking.customer_id else STAFF
     language = recipient.preferred_language
-    text = compose(event=event, audience=audience, language=language, booking=booking, previous_start=previous_start)
-    template, variables = template_for(
-        event=event, audience=audience, language=language, booking=booking, previous_start=previous_start
+    context = {"event": event, "audience": audience, "language": language, "booking": booking}
+    context |= {"previous_start": previous_start, "review_url": review_url}
+    template, variables = template_for(**context)
+    skip_reason = skip_reason or recipient.message_block_reason(channel)
+    return Notification(
+        booking=booking,
+        recipient=recipient,
+        event=event,
+        channel=channel,
+        sequence=sequence,
+        reminder_offset_minutes=reminder_offset_minutes,
+        message=compose(**context),
+        phone=recipient.phone or "",
+        provider=provider_for_channel(channel),
+        template=template,
+        language=language,
+        variables=variables,
+        status=NotificationStatus.SKIPPED if skip_reason else NotificationStatus.PENDING,
+        reason=skip_reason,
+        retry_until=retry_deadline(timezone.now()),
     )
-    skip_reason = recipient.message_block_reason(channel)
+
+
+def send_booking_notification(booking: Booking, recipient: User, event: str, **options) -> Notification:
+    """Record the message for ``recipient`` about ``event`` and deliver it after commit.
+
+    ``options`` are those of ``build_notification``. Idempotent per (booking,
+    recipient, event, channel, move, reminder offset): a ``sent`` or ``skipped``
+    row is returned untouched, a ``failed`` one is resent as it is, a ``pending``
+    one is published again. A recipient without a phone, or who opted out of the
+    channel, gets a ``skipped`` row with the reason.
+    """
+    row = build_notification(booking, recipient, event, **options)
     # No savepoint of its own: the caller's transaction (the booking change) is
     # the unit; get_or_create still guards its INSERT against a concurrent twin.
     with transaction.atomic(savepoint=False):
         notification, created = Notification.objects.get_or_create(
-            booking=booking,
-            recipient=recipient,
-            event=event,
-            channel=channel,
-            sequence=sequence,
-            defaults={
-                "message": text,
-                "phone": recipient.phone or "",
-                "provider": provider_for_channel(channel),
-                "template": template,
-                "language": language,
-                "variables": variables,
-                "status": NotificationStatus.SKIPPED if skip_reason else NotificationStatus.PENDING,
-                "reason": skip_reason,
-                "retry_until": retry_deadline(timezone.now()),
-            },
+            **{field: getattr(row, field) for field in KEY_FIELDS},
+            defaults={field: getattr(row, field) for field in CONTENT_FIELDS},
         )
     if created:
-        if not skip_reason:
+        if notification.status == NotificationStatus.PENDING:
             publish_on_commit(notification.pk)
     elif notification.status == NotificationStatus.FAILED:
         notification_resend(notification=notification)
     elif notification.status == NotificationStatus.PENDING:
         publish_on_commit(notification.pk)  # harmless if it is being delivered: the claim decides
     return notification
+
+
+def record_notifications(rows: list[Notification]) -> list[Notification]:
+    """Write new rows (built by ``build_notification``, known not to exist yet) in
+    one INSERT, and deliver the pending ones after commit. Used for the many rows
+    of a reminder scan; the unique constraints still refuse a twin."""
+    created = Notification.objects.bulk_create(rows)
+    for row in created:
+        if row.status == NotificationStatus.PENDING:
+            publish_on_commit(row.pk)
+    return created
 
 
 def notify_booking_lifecycle(
@@ -95,10 +137,21 @@ def notify_booking_lifecycle(
 
 
 def notify_on_status_change(booking: Booking, previous_status: str) -> list[Notification]:
-    """Notify on a transition to a status people must hear about; nothing otherwise."""
+    """Notify on a transition to a status people must hear about; nothing otherwise.
+
+    Confirmed and cancelled: customer and staff member. Completed (thank-you,
+    with the salon's review link) and no-show: the customer only, each if the
+    salon's message settings have it on.
+    """
     if booking.status == previous_status:
         return []
-    event = STATUS_EVENTS.get(booking.status)
-    if event is None:
-        return []
-    return notify_booking_lifecycle(booking, event)
+    if booking.status in STATUS_EVENTS:
+        return notify_booking_lifecycle(booking, STATUS_EVENTS[booking.status])
+    if booking.status in AFTER_VISIT_EVENTS:
+        event, switch = AFTER_VISIT_EVENTS[booking.status]
+        salon_settings = SalonNotificationSettings.for_salon(booking.salon)
+        if not getattr(salon_settings, switch):
+            return []
+        review_url = salon_settings.review_url if event == NotificationEvent.BOOKING_COMPLETED else ""
+        return [send_booking_notification(booking, booking.customer, event, review_url=review_url)]
+    return []

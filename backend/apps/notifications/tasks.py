@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from apps.notifications.delivery import SEND_TASK, notification_deliver, notification_sweep
+from apps.notifications.reminders import reminder_scan
 
 
 @shared_task(
@@ -29,3 +30,9 @@ def send_notification(self, notification_id: int) -> str:
 def sweep_notifications() -> int:
     """Publish again the pending notifications whose publish or worker was lost."""
     return notification_sweep()
+
+
+@shared_task(name="notifications.remind", ignore_result=True)
+def send_due_reminders() -> int:
+    """Write the reminders that are due (beat, every minute); returns how many."""
+    return reminder_scan().written

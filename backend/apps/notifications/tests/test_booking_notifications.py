@@ -88,17 +88,6 @@ def test_confirming_adds_two_confirmed_rows_once_and_cancelling_adds_two_cancell
     assert Notification.objects.filter(booking_id=booking_id).count() == 6
 
 
-def test_completion_and_no_show_send_nothing(api, now, customer, haircut, stylist, time_machine):
-    booking_id = _create(api, customer, haircut, stylist).json()["id"]
-    api.as_user(stylist).patch(f"/api/bookings/{booking_id}/", {"status": "confirmed"})
-    time_machine.move_to("2026-03-01T10:05:00+03:00", tick=False)
-
-    response = api.as_user(stylist).patch(f"/api/bookings/{booking_id}/", {"status": "completed"})
-
-    assert response.status_code == 200, response.json()
-    assert Notification.objects.filter(booking_id=booking_id).count() == 4
-
-
 def test_staff_member_without_phone_gets_a_skipped_row_with_reason(api, now, customer, haircut):
     phoneless = StaffFactory(salon=haircut.salon, services=[haircut], phone=None)
 

@@ -20,6 +20,9 @@ MANAGER_PERMISSIONS = [
     "add_workinghours",
     "change_workinghours",
     "delete_workinghours",
+    "view_salonnotificationsettings",
+    "add_salonnotificationsettings",
+    "change_salonnotificationsettings",
 ]
 
 
