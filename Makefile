@@ -57,10 +57,10 @@ beat: install
 	cd backend && CELERY_BROKER_URL="$(CELERY_BROKER_URL)" $(BIN)/celery -A salon_api beat -l info
 
 lint: install
-	cd backend && $(BIN)/ruff check . && $(BIN)/ruff format --check .
+	cd backend && $(BIN)/ruff check . ../bench && $(BIN)/ruff format --check . ../bench
 
 format: install
-	cd backend && $(BIN)/ruff check --fix . && $(BIN)/ruff format .
+	cd backend && $(BIN)/ruff check --fix . ../bench && $(BIN)/ruff format . ../bench
 
 demo: migrate
 	cd backend && OTP_PROVIDER=console NOTIFICATION_PROVIDER=console $(BIN)/python manage.py demo_lifecycle
@@ -68,6 +68,7 @@ demo: migrate
 # Benchmarks (PostgreSQL, Redis, gunicorn, Celery); results go to docs/performance.md by hand.
 bench: install
 	$(BIN)/python bench/delivery.py
+	$(BIN)/python bench/reminders.py
 
 # Django's deployment checklist with production settings (issue #6).
 deploy-check: install

@@ -10,37 +10,12 @@ summary to bench/results/delivery.json and prints a Markdown table.
 
 import argparse
 import json
-import os
 import statistics
-import sys
 import time
 import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "backend"))
-
-BENCH_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/salon_bench")
-BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
-os.environ["DATABASE_URL"] = BENCH_DATABASE_URL
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salon_api.settings")
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    url = urlsplit(BENCH_DATABASE_URL)
-    name = url.path.lstrip("/")
-    with psycopg.connect(urlunsplit(url._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+from common import BENCH_DATABASE_URL, BROKER, RESULTS, fresh_django, percentile
 
 
 def main() -> None:
@@ -51,13 +26,7 @@ def main() -> None:
     parser.add_argument("--web-workers", type=int, default=2)
     args = parser.parse_args()
 
-    recreate_database()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    fresh_django()
 
     import httpx
     from django.db import connection, transaction
@@ -107,7 +76,9 @@ def main() -> None:
     latency = {}
     for label, delay in (("instant", 0.0), ("slow_500ms", 0.5)):
         with fake_twilio.FakeTwilio(behaviour=fake_twilio.ok(delay=delay)) as fake:
-            env = stack_env(database=BENCH_DATABASE_URL, broker=BROKER, queue=f"bench-{uuid.uuid4().hex[:8]}", **fake.env())
+            env = stack_env(
+                database=BENCH_DATABASE_URL, broker=BROKER, queue=f"bench-{uuid.uuid4().hex[:8]}", **fake.env()
+            )
             worker = start_worker(env, concurrency=8)
             web, base = start_web(env, workers=args.web_workers)
             try:
@@ -181,9 +152,8 @@ def main() -> None:
     assert response.status_code == 201, response.content
     results["queries_per_booking_creation"] = len(queries)
 
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "delivery.json").write_text(json.dumps(results, indent=2))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "delivery.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
     print()
     print("| provider | p50 ms | p95 ms | mean ms |")

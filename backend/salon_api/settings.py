@@ -154,9 +154,6 @@ AVAILABILITY_STEP_MINUTES = env_int("AVAILABILITY_STEP_MINUTES", 15)
 # availability is shown up to that day: one rule for both.
 BOOKING_HORIZON_DAYS = env_int("BOOKING_HORIZON_DAYS", 180)
 
-# Links typed in admin forms (a salon's review link) without a scheme are https.
-FORMS_URLFIELD_ASSUME_HTTPS = True
-
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 

@@ -15,9 +15,11 @@ START = "2026-03-01T10:00:00+03:00"
 @pytest.fixture
 def visited(api, now, customer, haircut, stylist, time_machine):
     """A confirmed booking whose appointment has begun."""
-    booking_id = api.as_user(customer).post(
-        "/api/bookings/", {"service": haircut.pk, "staff": stylist.pk, "start": START}
-    ).json()["id"]
+    booking_id = (
+        api.as_user(customer)
+        .post("/api/bookings/", {"service": haircut.pk, "staff": stylist.pk, "start": START})
+        .json()["id"]
+    )
     assert api.as_user(stylist).patch(f"/api/bookings/{booking_id}/", {"status": "confirmed"}).status_code == 200
     time_machine.move_to("2026-03-01T10:40:00+03:00", tick=False)
     return booking_id
