@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.common.exceptions import json_not_found
 
 api_patterns = [
     path("", include("apps.accounts.urls")),
@@ -9,6 +11,8 @@ api_patterns = [
     path("", include("apps.notifications.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Anything else under /api/ is the API's JSON 404, in DEBUG too.
+    re_path(r"^.*$", json_not_found),
 ]
 
 urlpatterns = [

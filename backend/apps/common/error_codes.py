@@ -12,6 +12,7 @@ class CommonErrorCode(StrEnum):
     REQUEST_TOO_LARGE = "request_too_large"
     NOT_AUTHENTICATED = "not_authenticated"
     AUTHENTICATION_FAILED = "authentication_failed"
+    TOKEN_EXPIRED = "token_expired"
     PERMISSION_DENIED = "permission_denied"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -20,3 +21,4 @@ class CommonErrorCode(StrEnum):
     CONFLICT = "conflict"
     THROTTLED = "throttled"
     SERVER_ERROR = "server_error"
+    SERVICE_UNAVAILABLE = "service_unavailable"

@@ -10,6 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from apps.common.dependencies import log_unavailable, retry_after_header, unavailable_body, unavailable_dependency
 from apps.common.error_codes import CommonErrorCode as Code
 from apps.common.errors import AppError
 from apps.common.parsers import RequestTooLarge
@@ -52,7 +53,28 @@ def _first_message(fields: dict) -> str:
     return "Invalid input."
 
 
+EXPIRED_TOKEN_MESSAGE = (
+    "Your token has expired. Get a new access token at /api/auth/token/refresh/ with your refresh token, "
+    "or log in again."
+)
+
+
+def _token_expired(detail) -> bool:
+    """simplejwt says "Token is expired" in its detail or in its per-token messages."""
+    if isinstance(detail, dict):
+        texts = [str(detail.get("detail", ""))] + [str(m.get("message", "")) for m in detail.get("messages", [])]
+    else:
+        texts = [str(detail)]
+    return any("expired" in text.lower() for text in texts)
+
+
 def api_exception_handler(exc, context):
+    dependency = unavailable_dependency(exc)
+    if dependency:
+        request = context["request"]
+        log_unavailable(request, dependency, exc)
+        set_rollback()
+        return Response(unavailable_body(dependency), status=503, headers=retry_after_header())
     if isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
     if isinstance(exc, AppError):
@@ -80,6 +102,8 @@ def api_exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         fields = _validation_fields(exc.detail)
         body = error_body(Code.INVALID, _first_message(fields), fields)
+    elif isinstance(exc, exceptions.AuthenticationFailed) and _token_expired(exc.detail):
+        body = error_body(Code.TOKEN_EXPIRED, EXPIRED_TOKEN_MESSAGE)
     else:
         code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
         detail = exc.detail

@@ -15,6 +15,9 @@ from rest_framework.parsers import JSONParser
 from apps.common.error_codes import CommonErrorCode
 
 
+TOO_DEEP = "JSON parse error - the body is nested too deeply."
+
+
 class RequestTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
@@ -32,3 +35,5 @@ class LimitedJSONParser(JSONParser):
             return json.loads(raw.decode(encoding)) if raw else {}
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
+        except RecursionError:
+            raise ParseError(TOO_DEEP) from None

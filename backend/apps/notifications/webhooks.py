@@ -17,6 +17,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -28,6 +29,7 @@ from apps.accounts.services.providers.twilio import OPTED_OUT_CODES
 from apps.accounts.services.users import user_opt_out
 from apps.common.channels import Channel
 from apps.common.errors import AppError, PermissionDenied
+from apps.common.parsers import TOO_DEEP
 from apps.common.phones import normalize_mobile
 from apps.notifications.delivery import notification_record_delivery
 from apps.notifications.error_codes import NotificationErrorCode
@@ -129,6 +131,8 @@ class WhatsAppWebhook(_ProviderWebhook):
             payload = json.loads(raw)
         except ValueError:
             return Response({"received": 0})
+        except RecursionError:
+            raise ParseError(TOO_DEEP) from None
         statuses = _whatsapp_statuses(payload)
         # Oldest first, so a later report always has the last word.
         for at, item in sorted(statuses, key=lambda pair: pair[0]):

@@ -1,0 +1,60 @@
+"""Request plumbing that keeps every /api/ answer in the API's JSON shape."""
+
+import logging
+
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
+from django.urls import Resolver404, resolve
+
+from apps.common.dependencies import log_unavailable, unavailable_dependency, unavailable_response
+from apps.common.exceptions import json_bad_request, json_not_found, json_permission_denied, json_server_error
+
+logger = logging.getLogger("salon.api")
+
+
+class ApiPathMiddleware:
+    """Under /api/, a path without its trailing slash is served as the path with it
+    (a redirect would turn a client's POST into a GET). Any exception that escapes a
+    view becomes a JSON answer there, in DEBUG too: a dependency that is down is a
+    503 with Retry-After (a short HTML page outside /api/), anything else a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if path.startswith("/api/") and not path.endswith("/"):
+            urlconf = getattr(request, "urlconf", None)
+            if not _serves(path, urlconf) and _serves(f"{path}/", urlconf):
+                # Only the routing path changes: request.path stays what the client
+                # called (webhook signatures are computed over it).
+                request.path_info = f"{path}/"
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        dependency = unavailable_dependency(exception)
+        if dependency:
+            log_unavailable(request, dependency, exception)
+            return unavailable_response(request, dependency)
+        if not request.path.startswith("/api/"):
+            return None
+        # What Django itself would answer with 400/403/404, as JSON (its DEBUG pages are HTML).
+        for kinds, answer in (
+            ((BadRequest, SuspiciousOperation, MultiPartParserError), json_bad_request),
+            ((PermissionDenied,), json_permission_denied),
+            ((Http404,), json_not_found),
+        ):
+            if isinstance(exception, kinds):
+                logger.warning("%s %s refused: %s", request.method, request.path, exception)
+                return answer(request)
+        logger.exception("Unhandled error in %s %s", request.method, request.path)
+        return json_server_error(request)
+
+
+def _serves(path: str, urlconf) -> bool:
+    """Whether ``path`` reaches a real view (not the /api/ catch-all 404)."""
+    try:
+        return resolve(path, urlconf).func is not json_not_found
+    except Resolver404:
+        return False

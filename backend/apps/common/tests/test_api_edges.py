@@ -1,0 +1,109 @@
+"""Every /api/ answer is the API's JSON, in every mode: deep JSON, missing slashes,
+unknown paths, bugs, outages, expired tokens."""
+
+import hashlib
+import hmac
+
+import pytest
+
+from apps.common.tests.factories import BookingFactory
+
+pytestmark = pytest.mark.django_db
+
+NESTED = ("[" * 5000 + "]" * 5000).encode()
+
+
+def _post_raw(client, path, body, **headers):
+    return client.generic("POST", path, body, content_type="application/json", **headers)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/auth/otp/request/", "/api/auth/otp/verify/", "/api/auth/token/refresh/", "/api/bookings/"],
+)
+def test_deeply_nested_json_is_a_400(api, customer, path):
+    client = api.as_user(customer).client
+
+    response = _post_raw(client, path, NESTED)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error" and "nested too deeply" in response.json()["message"]
+
+
+def test_deeply_nested_json_is_a_400_for_patch_and_logout(api, now, customer):
+    client = api.as_user(customer).client
+    booking = BookingFactory(customer=customer)
+
+    for method, path in (
+        ("PATCH", "/api/me/"),
+        ("PATCH", f"/api/bookings/{booking.pk}/"),
+        ("POST", "/api/auth/logout/"),
+    ):
+        response = client.generic(method, path, NESTED, content_type="application/json")
+        assert (response.status_code, response.json()["code"]) == (400, "parse_error"), path
+
+
+def test_a_signed_but_deeply_nested_whatsapp_body_is_a_400(client, settings, db):
+    settings.WHATSAPP_APP_SECRET = "app-secret"
+    signature = "sha256=" + hmac.new(b"app-secret", NESTED, hashlib.sha256).hexdigest()
+
+    response = _post_raw(client, "/api/webhooks/whatsapp/", NESTED, HTTP_X_HUB_SIGNATURE_256=signature)
+    unsigned = _post_raw(client, "/api/webhooks/whatsapp/", NESTED)
+
+    assert (response.status_code, response.json()["code"]) == (400, "parse_error")
+    assert (unsigned.status_code, unsigned.json()["code"]) == (403, "invalid_signature")
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_post_without_the_trailing_slash_is_served_not_redirected(
+    api, now, settings, customer, haircut, stylist, debug
+):
+    settings.DEBUG = debug
+
+    response = api.as_user(customer).post(
+        "/api/bookings", {"service": haircut.pk, "staff": stylist.pk, "start": "2026-03-01T10:00:00+03:00"}
+    )
+    listed = api.get("/api/bookings")
+
+    assert response.status_code == 201, response.content[:300]
+    assert listed.status_code == 200 and listed.json()["count"] == 1
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("path", ["/api/nope/", "/api/nope", "/api/bookings/1/extra/", "/api/salons/x/y"])
+def test_unknown_api_paths_are_json_404s(client, settings, db, debug, path):
+    settings.DEBUG = debug
+
+    response = client.get(path)
+
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.urls("apps.common.tests.urls_failing")
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_bug_under_api_is_a_json_500_in_every_mode(client, settings, db, debug, caplog):
+    settings.DEBUG = debug
+    client.raise_request_exception = False
+
+    response = client.get("/api/broken/")
+
+    assert response.status_code == 500 and response.json()["code"] == "server_error"
+    assert "a bug" in caplog.text  # logged with its traceback for us, not shown to the client
+
+
+@pytest.mark.urls("apps.common.tests.urls_failing")
+def test_an_unavailable_database_is_a_503_with_retry_after_and_one_log_line(client, settings, db, caplog):
+    client.raise_request_exception = False
+
+    api = client.get("/api/database-gone/")
+    admin = client.get("/admin-database-gone/")
+
+    assert api.status_code == 503 and api["Retry-After"] == str(settings.DEPENDENCY_RETRY_AFTER_SECONDS)
+    assert api.json() == {
+        "code": "service_unavailable",
+        "message": "The database is unavailable right now. Try again in a few seconds.",
+        "fields": {"dependency": "database"},
+    }
+    assert admin.status_code == 503 and b"<h1>Service unavailable</h1>" in admin.content
+    assert "Traceback" not in caplog.text
