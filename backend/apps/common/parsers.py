@@ -14,7 +14,6 @@ from rest_framework.parsers import JSONParser
 
 from apps.common.error_codes import CommonErrorCode
 
-
 TOO_DEEP = "JSON parse error - the body is nested too deeply."
 
 
