@@ -53,7 +53,7 @@ def _first_message(fields: dict) -> str:
     return "Invalid input."
 
 
-EXPIRED_TOKEN_MESSAGE = (
+EXPIRED_LOGIN_MESSAGE = (
     "Your token has expired. Get a new access token at /api/auth/token/refresh/ with your refresh token, "
     "or log in again."
 )
@@ -103,7 +103,7 @@ def api_exception_handler(exc, context):
         fields = _validation_fields(exc.detail)
         body = error_body(Code.INVALID, _first_message(fields), fields)
     elif isinstance(exc, exceptions.AuthenticationFailed) and _token_expired(exc.detail):
-        body = error_body(Code.TOKEN_EXPIRED, EXPIRED_TOKEN_MESSAGE)
+        body = error_body(Code.TOKEN_EXPIRED, EXPIRED_LOGIN_MESSAGE)
     else:
         code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
         detail = exc.detail
