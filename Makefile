@@ -26,10 +26,12 @@ migrate: install
 	cd backend && $(BIN)/python manage.py migrate --noinput
 	cd backend && $(BIN)/python manage.py load_demo
 
+# Web server, worker and beat in one terminal, on the embedded defaults (SQLite, the
+# folder broker, the console provider); every setting can still come from the
+# environment. Ctrl-C stops all three. Output is also kept in backend/.run/make-run.log.
 run: migrate
-	@echo "Serving on http://127.0.0.1:$(PORT)/api/docs/ (console provider: codes and messages appear below)"
-	cd backend && OTP_PROVIDER=console NOTIFICATION_PROVIDER=console DEBUG=1 \
-		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	cd backend && $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	cd backend && PORT=$(PORT) $(BIN)/python scripts/run_embedded.py
 
 # SQLite always; PostgreSQL (with the Redis and worker tests) where it answers.
 # SALON_REQUIRE_SERVICES=1 (CI) makes a missing PostgreSQL or Redis a failure.
@@ -63,7 +65,7 @@ format: install
 	cd backend && $(BIN)/ruff check --fix . ../bench && $(BIN)/ruff format . ../bench
 
 demo: migrate
-	cd backend && OTP_PROVIDER=console NOTIFICATION_PROVIDER=console $(BIN)/python manage.py demo_lifecycle
+	cd backend && $(BIN)/python manage.py demo_lifecycle
 
 # Benchmarks (PostgreSQL, Redis, gunicorn, Celery); results go to docs/performance.md by hand.
 bench: install
@@ -81,4 +83,4 @@ fuzz: install
 	cd backend && $(BIN)/python scripts/fuzz.py
 
 clean:
-	rm -rf $(VENV) backend/db.sqlite3 backend/.pytest_cache
+	rm -rf $(VENV) backend/db.sqlite3 backend/.pytest_cache backend/.run backend/staticfiles

@@ -38,6 +38,17 @@ def _no_internet():
     socket.socket.connect = real_connect
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_run_in_process():
+    """Tasks published by the code under test run here and now, as if a worker took
+    them at once (live tests start real workers over Redis instead)."""
+    from salon_api.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
 @pytest.fixture(autouse=True)
 def _isolated(settings):
     cache.clear()

@@ -92,7 +92,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "apps.common.metrics.MiddlewareTimer",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (admin, Swagger UI) from this process, compressed, also with DEBUG off.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "apps.common.middleware.ApiPathMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -165,7 +168,13 @@ AVAILABILITY_STEP_MINUTES = env_int("AVAILABILITY_STEP_MINUTES", 15)
 BOOKING_HORIZON_DAYS = env_int("BOOKING_HORIZON_DAYS", 180)
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic` gathers them here (a deploy step; `make run` does it too).
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed copies, without a manifest: pages render even before collectstatic (tests).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 # Request size: booking and login bodies are tiny; refuse anything large early.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
@@ -241,6 +250,8 @@ OTP_CODE_TTL_SECONDS = env_int("OTP_CODE_TTL_SECONDS", 300)
 OTP_MAX_ATTEMPTS = env_int("OTP_MAX_ATTEMPTS", 5)
 OTP_RESEND_COOLDOWN_SECONDS = env_int("OTP_RESEND_COOLDOWN_SECONDS", 60)
 OTP_ALLOWED_COUNTRY_CODES = [int(code) for code in env_list("OTP_ALLOWED_COUNTRY_CODES", "966")]
+# At most this many login codes per window across all phones and addresses (SMS pumping).
+OTP_REQUEST_RATE_GLOBAL = env_str("OTP_REQUEST_RATE_GLOBAL", "1000/hour")
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "SA")
 
 # --- Notifications ------------------------------------------------------------
@@ -262,9 +273,14 @@ NOTIFICATION_SWEEP_INTERVAL_SECONDS = env_int("NOTIFICATION_SWEEP_INTERVAL_SECON
 REMINDER_SCAN_INTERVAL_SECONDS = env_int("REMINDER_SCAN_INTERVAL_SECONDS", 60)
 
 # --- Celery ------------------------------------------------------------------
-# No broker configured: tasks run in-process after commit (embedded default).
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# Production: Redis (CELERY_BROKER_URL). Without one, the embedded broker: a folder
+# under SALON_RUN_DIR shared by the web server, the worker and beat (kombu's
+# filesystem transport, apps/common/broker.py), so retries, the sweep and reminders
+# run on a laptop with nothing installed. The test suite runs tasks in-process.
+RUN_DIR = Path(env_str("SALON_RUN_DIR", str(BASE_DIR / ".run")))
+EMBEDDED_BROKER_URL = "filesystem://localhost/"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", EMBEDDED_BROKER_URL)
+EMBEDDED_BROKER = CELERY_BROKER_URL == EMBEDDED_BROKER_URL
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "salon")
 CELERY_TASK_IGNORE_RESULT = True
 # At-least-once: a task is acknowledged after it ran, a task whose worker died is
@@ -281,6 +297,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": BROKER_TIMEOUT_SECONDS,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS
+if EMBEDDED_BROKER:
+    from apps.common.broker import transport_options as embedded_broker_options
+
+    CELERY_BROKER_TRANSPORT = "apps.common.broker:Transport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = embedded_broker_options(
+        RUN_DIR / "broker", polling_interval=float(env_str("EMBEDDED_BROKER_POLL_SECONDS", "0.5"))
+    )
+    # Remote control needs a broadcast the folder broker does not carry across processes.
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A publish with the broker down must not hold the booking request: try briefly,
 # then give up; the sweep sends the message once the broker is back.
@@ -322,6 +347,24 @@ WHATSAPP_BASE_URL = env_str("WHATSAPP_BASE_URL", "https://graph.facebook.com")
 # Approved template names per event and audience; JSON to override
 # {"booking_created:customer": "salon_booking_received", ...}. Default: "<event>_<audience>".
 WHATSAPP_TEMPLATES = json.loads(env_str("WHATSAPP_TEMPLATES", "{}"))
+
+# --- Observability -------------------------------------------------------------
+# GET /metrics (Prometheus). With a token set, only `Authorization: Bearer <token>` may read it.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Error reporting to Sentry (or a compatible service) when a DSN is given.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=DJANGO_ENV,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0")),
+        send_default_pii=False,  # phone numbers and message texts stay out of error reports
+    )
 
 # --- Logging -----------------------------------------------------------------
 LOGGING = {

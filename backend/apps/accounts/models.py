@@ -130,3 +130,17 @@ class OneTimeCode(models.Model):
 
     def __str__(self) -> str:
         return f"code for {self.phone} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class LoginCodeBudget(models.Model):
+    """Login codes sent in one window of the global budget (OTP_REQUEST_RATE_GLOBAL),
+    across all phones and addresses: counted with one conditional UPDATE."""
+
+    window_start = models.DateTimeField(unique=True)
+    codes_sent = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-window_start"]
+
+    def __str__(self) -> str:
+        return f"{self.codes_sent} codes from {self.window_start:%Y-%m-%d %H:%M}"

@@ -25,6 +25,7 @@ from apps.accounts.services.otp import ProviderError, RecipientOptedOut, Templat
 from apps.accounts.services.users import user_opt_out
 from apps.bookings.models import ACTIVE_STATUSES
 from apps.common.channels import Channel
+from apps.common.metrics import DELIVERY_ATTEMPTS, NOTIFICATIONS
 from apps.notifications.models import (
     AttemptOutcome,
     DeliveryAttempt,
@@ -134,9 +135,10 @@ def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
     notification = Notification.objects.select_related("booking").get(pk=notification_id)
     stale = stale_reason(notification, now)
     if stale:
-        _pending(notification_id).update(
+        if _pending(notification_id).update(
             status=NotificationStatus.SKIPPED, reason=stale, claimed_until=None, updated_at=now
-        )
+        ):
+            count_outcome(notification, NotificationStatus.SKIPPED)
         return DeliveryOutcome(status=NotificationStatus.SKIPPED)
 
     started_at = timezone.now()
@@ -279,7 +281,20 @@ def _record(
     updated = _pending(notification.pk).update(attempts=number, updated_at=now, **changes)
     if not updated:
         Notification.objects.filter(pk=notification.pk).update(attempts=number)
+    channel, provider = notification.channel, notification.provider
+    transaction.on_commit(lambda: DELIVERY_ATTEMPTS.labels(channel, provider, outcome).inc())
+    if updated and changes.get("status") in FINAL_STATUSES:
+        count_outcome(notification, changes["status"])
     return bool(updated)
+
+
+FINAL_STATUSES = (NotificationStatus.SENT, NotificationStatus.FAILED, NotificationStatus.SKIPPED)
+
+
+def count_outcome(notification: Notification, status: str) -> None:
+    """Count a row that reached an outcome, once the transaction that wrote it commits."""
+    labels = (notification.event, notification.channel, notification.provider, status)
+    transaction.on_commit(lambda: NOTIFICATIONS.labels(*labels).inc())
 
 
 def _fall_back_to_sms(notification: Notification) -> None:

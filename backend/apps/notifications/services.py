@@ -14,7 +14,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.accounts.services.otp import provider_for_channel
 from apps.bookings.models import Booking, BookingStatus
-from apps.notifications.delivery import notification_resend, publish_on_commit, retry_deadline
+from apps.notifications.delivery import count_outcome, notification_resend, publish_on_commit, retry_deadline
 from apps.notifications.messages import CUSTOMER, STAFF, compose, template_for
 from apps.notifications.models import Notification, NotificationEvent, NotificationStatus, SalonNotificationSettings
 
@@ -103,8 +103,7 @@ def send_booking_notification(booking: Booking, recipient: User, event: str, **o
             defaults={field: getattr(row, field) for field in CONTENT_FIELDS},
         )
     if created:
-        if notification.status == NotificationStatus.PENDING:
-            publish_on_commit(notification.pk)
+        _hand_over(notification)
     elif notification.status == NotificationStatus.FAILED:
         notification_resend(notification=notification)
     elif notification.status == NotificationStatus.PENDING:
@@ -118,9 +117,16 @@ def record_notifications(rows: list[Notification]) -> list[Notification]:
     of a reminder scan; the unique constraints still refuse a twin."""
     created = Notification.objects.bulk_create(rows)
     for row in created:
-        if row.status == NotificationStatus.PENDING:
-            publish_on_commit(row.pk)
+        _hand_over(row)
     return created
+
+
+def _hand_over(row: Notification) -> None:
+    """A new row: pending ones go to delivery after commit; skipped ones are counted."""
+    if row.status == NotificationStatus.PENDING:
+        publish_on_commit(row.pk)
+    else:
+        count_outcome(row, row.status)
 
 
 def notify_booking_lifecycle(

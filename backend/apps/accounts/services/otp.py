@@ -10,17 +10,16 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.error_codes import AccountErrorCode
-from apps.accounts.models import Language, OneTimeCode, Role, User
+from apps.accounts.models import Language, LoginCodeBudget, OneTimeCode, Role, User
 from apps.accounts.services.providers import (
     MessageProvider,
     PermanentProviderError,
@@ -33,7 +32,9 @@ from apps.accounts.services.providers import (
 )
 from apps.common.channels import Channel
 from apps.common.errors import AppError, InvalidInput, PermissionDenied, TooManyRequests
+from apps.common.metrics import LOGIN_CODES
 from apps.common.phones import country_code, normalize_mobile
+from apps.common.rates import parse_rate
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +91,10 @@ def otp_request(*, phone: str) -> None:
     """Send a fresh login code to ``phone``.
 
     Guarantees: the phone is a valid mobile number of an allowed country; at most
-    one code per phone per cooldown period (429 otherwise, nothing sent); only the
-    code's keyed hash is stored; the outcome never depends on whether the phone
-    has an account.
+    one code per phone per cooldown period and at most the global budget per
+    window across all phones (429 otherwise, nothing sent), both counted
+    atomically in the database; only the code's keyed hash is stored; the outcome
+    never depends on whether the phone has an account.
     """
     phone = normalize_mobile(phone)
     if country_code(phone) not in settings.OTP_ALLOWED_COUNTRY_CODES:
@@ -102,27 +104,7 @@ def otp_request(*, phone: str) -> None:
             fields={"phone": ["This country is not supported."]},
         )
 
-    cooldown = settings.OTP_RESEND_COOLDOWN_SECONDS
-    now = timezone.now()
-    # The cache gate is atomic across workers sharing Redis; the database check
-    # also covers per-process caches (the embedded default).
-    recent = OneTimeCode.objects.filter(phone=phone, created_at__gt=now - timedelta(seconds=cooldown)).exists()
-    if recent or not cache.add(f"otp-cooldown:{phone}", 1, timeout=cooldown):
-        raise TooManyRequests(
-            f"A code was sent to this number less than {cooldown} seconds ago. Wait before asking again.",
-            code=AccountErrorCode.OTP_COOLDOWN,
-        )
-
-    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-    with transaction.atomic():
-        # Only the newest code counts: retire any earlier live ones.
-        OneTimeCode.objects.filter(phone=phone, used_at__isnull=True).update(used_at=now)
-        OneTimeCode.objects.create(
-            phone=phone,
-            code_hash=_code_hash(phone, code),
-            created_at=now,
-            expires_at=now + timedelta(seconds=settings.OTP_CODE_TTL_SECONDS),
-        )
+    code = _issue_code(phone, timezone.now())
 
     language = User.objects.filter(phone=phone).values_list("preferred_language", flat=True).first()
     text = _CODE_TEXT.get(language or Language.ARABIC, _CODE_TEXT[Language.ARABIC]).format(
@@ -132,7 +114,59 @@ def otp_request(*, phone: str) -> None:
         get_provider(settings.OTP_PROVIDER).send(phone, text, Channel.SMS)
     except ProviderError as exc:
         logger.warning("OTP delivery failed via %s: %s", settings.OTP_PROVIDER, exc)
+        LOGIN_CODES.labels("delivery_failed").inc()
         raise OtpDeliveryFailed("We could not send a code right now. Try again in a minute.") from None
+    LOGIN_CODES.labels("sent").inc()
+
+
+@transaction.atomic
+def _issue_code(phone: str, now) -> str:
+    """Store a new code for ``phone`` and return it, or refuse (429) within the
+    cooldown or beyond the global budget. Requests for one phone are serialised in
+    the database (PostgreSQL: an advisory lock; SQLite: its write lock, taken at
+    BEGIN), so parallel requests on any number of processes issue one code."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"otp:{phone}"])
+    cooldown = settings.OTP_RESEND_COOLDOWN_SECONDS
+    if OneTimeCode.objects.filter(phone=phone, created_at__gt=now - timedelta(seconds=cooldown)).exists():
+        LOGIN_CODES.labels("cooldown").inc()
+        raise TooManyRequests(
+            f"A code was sent to this number less than {cooldown} seconds ago. Wait before asking again.",
+            code=AccountErrorCode.OTP_COOLDOWN,
+        )
+    _spend_global_budget(now)
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    # Only the newest code counts: retire any earlier live ones.
+    OneTimeCode.objects.filter(phone=phone, used_at__isnull=True).update(used_at=now)
+    OneTimeCode.objects.create(
+        phone=phone,
+        code_hash=_code_hash(phone, code),
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.OTP_CODE_TTL_SECONDS),
+    )
+    return code
+
+
+def _spend_global_budget(now) -> None:
+    """Take one code from the budget of the current window (OTP_REQUEST_RATE_GLOBAL,
+    e.g. 1000/hour, across all phones and addresses) or refuse with a 429.
+
+    One conditional UPDATE counts it: concurrent requests on any number of
+    processes cannot exceed the budget (SMS pumping spread over many numbers)."""
+    limit, period = parse_rate(settings.OTP_REQUEST_RATE_GLOBAL)
+    window_start = datetime.fromtimestamp(int(now.timestamp()) // period * period, tz=UTC)
+    LoginCodeBudget.objects.bulk_create([LoginCodeBudget(window_start=window_start)], ignore_conflicts=True)
+    spent = LoginCodeBudget.objects.filter(window_start=window_start, codes_sent__lt=limit).update(
+        codes_sent=F("codes_sent") + 1
+    )
+    if not spent:
+        LOGIN_CODES.labels("global_budget").inc()
+        logger.warning("Global login-code budget of %s exhausted; refusing codes until the window ends.", limit)
+        raise TooManyRequests(
+            "Too many login codes are being requested right now. Try again later.",
+            code=AccountErrorCode.OTP_GLOBAL_BUDGET,
+        )
 
 
 def otp_verify(*, phone: str, code: str) -> LoginTokens:

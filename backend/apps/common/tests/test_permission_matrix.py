@@ -65,6 +65,8 @@ MATRIX = {
     ("GET", "/api/staff/{id}/"): (everyone(200), None),
     ("GET", "/api/availability/"): (everyone(200), None),
     ("GET", "/api/schema/"): (everyone(200), None),
+    ("GET", "/api/health/"): (everyone(200), None),
+    ("GET", "/api/health/ready/"): (everyone(200), None),
     ("GET", "/api/docs/"): (everyone(200), None),
     # Provider callbacks: only a valid provider signature gets in (tested in
     # apps/notifications/tests/test_webhooks.py); a login does not.

@@ -19,6 +19,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from apps.accounts.models import User
 from apps.bookings.models import ACTIVE_STATUSES, Booking
 from apps.salons.models import Salon
+from salon_api.celery import app as celery_app
 
 DEMO_STAFF_PHONE = "+966500000003"
 
@@ -50,6 +51,8 @@ class Command(BaseCommand):
         staff = User.objects.filter(phone=DEMO_STAFF_PHONE).first()
         if salon is None or staff is None:
             raise CommandError("Demo data missing: run `python manage.py load_demo` first.")
+        # The walk is in-process: messages are sent here and now, not handed to a worker.
+        celery_app.conf.task_always_eager = True
         collector = _Collect(self.stdout.write)
         messages = logging.getLogger("salon.messages")
         messages.addHandler(collector)

@@ -1,0 +1,80 @@
+"""Health for load balancers and orchestrators.
+
+``GET /api/health/``: the process answers (liveness; touches nothing else).
+``GET /api/health/ready/``: the database answers and has every migration, the
+cache and the broker answer (readiness); 503 with what failed otherwise.
+"""
+
+import time
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.dependencies import retry_after_header
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _migrations() -> None:
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise RuntimeError("migrations not applied")
+
+
+def _cache() -> None:
+    cache.set("health-probe", "ok", timeout=10)
+    if cache.get("health-probe") != "ok":
+        raise RuntimeError("cache did not keep a value")
+
+
+def _broker() -> None:
+    from django.conf import settings
+
+    from salon_api.celery import app
+
+    with app.connection_for_write() as broker:
+        broker.ensure_connection(max_retries=1, timeout=settings.BROKER_TIMEOUT_SECONDS)
+
+
+CHECKS = {"database": _database, "migrations": _migrations, "cache": _cache, "broker": _broker}
+
+
+class _HealthView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+
+class LivenessView(_HealthView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        return Response({"status": "ok"})
+
+
+class ReadinessView(_HealthView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT})
+    def get(self, request):
+        checks, ready = {}, True
+        for name, check in CHECKS.items():
+            if name == "migrations" and not checks["database"]["ok"]:
+                checks[name] = {"ok": False, "error": "database unavailable"}
+                continue
+            started = time.perf_counter()
+            try:
+                check()
+                checks[name] = {"ok": True}
+            except Exception as exc:  # each dependency fails in its own way; report, don't raise
+                checks[name] = {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"[:300]}
+                ready = False
+            checks[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
+        body = {"status": "ok" if ready else "unavailable", "checks": checks}
+        return Response(body, status=200 if ready else 503, headers={} if ready else retry_after_header())

@@ -1,0 +1,135 @@
+"""Prometheus metrics: what the API serves, what the messages do, and the state of
+the outbox and the queue, at ``GET /metrics``.
+
+Counters live in each process. With ``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn
+workers and Celery workers on one host, as `make run` does), every process
+writes there and ``/metrics`` adds them up. Gauges of shared state (oldest
+pending message, queue depth) are read from the database and the broker at
+scrape time, so any web process reports the same truth.
+"""
+
+import hmac
+import logging
+import os
+import time
+
+from django.conf import settings
+from django.http import HttpResponse
+from kombu.exceptions import ChannelError
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+
+logger = logging.getLogger(__name__)
+
+HTTP_REQUESTS = Counter(
+    "salon_http_requests", "HTTP requests answered, by route and status.", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "salon_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+NOTIFICATIONS = Counter(
+    "salon_notifications",
+    "Notifications that reached an outcome (sent, failed, skipped), by event, channel and provider.",
+    ["event", "channel", "provider", "outcome"],
+)
+DELIVERY_ATTEMPTS = Counter(
+    "salon_notification_attempts",
+    "Provider calls, by channel, provider and outcome.",
+    ["channel", "provider", "outcome"],
+)
+LOGIN_CODES = Counter(
+    "salon_login_code_requests",
+    "Login code requests by outcome (sent, cooldown, global_budget, delivery_failed).",
+    ["outcome"],
+)
+
+
+class MiddlewareTimer:
+    """Counts and times every request by its route pattern (bounded labels)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        route = (match.route or match.view_name or "") if match else "unmatched"
+        HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+        return response
+
+
+class StateCollector:
+    """Gauges read at scrape time: the outbox and the broker queue."""
+
+    GAUGES = {
+        "salon_notifications_pending": "Notifications waiting to be delivered.",
+        "salon_notifications_oldest_pending_age_seconds": "Age of the oldest notification waiting (0: none).",
+        "salon_queue_depth": "Messages waiting in the broker's queue (-1: unreadable).",
+    }
+
+    def describe(self):
+        # Registration asks for names only: no database or broker at import.
+        for name, documentation in self.GAUGES.items():
+            yield GaugeMetricFamily(name, documentation)
+
+    def collect(self):
+        from django.db.models import Min
+        from django.utils import timezone
+
+        from apps.notifications.models import Notification, NotificationStatus
+
+        pending, oldest, depth = (GaugeMetricFamily(name, doc) for name, doc in self.GAUGES.items())
+        try:
+            rows = Notification.objects.filter(status=NotificationStatus.PENDING)
+            first = rows.aggregate(first=Min("created_at"))["first"]
+            pending.add_metric([], rows.count())
+            oldest.add_metric([], (timezone.now() - first).total_seconds() if first else 0)
+        except Exception as exc:  # the database may be down: say so in the log, keep the rest
+            logger.warning("Metrics: outbox unreadable: %s", exc)
+        depth.add_metric([], queue_depth())
+        yield from (pending, oldest, depth)
+
+
+def queue_depth() -> int:
+    """Messages waiting in the tasks' queue, or -1 when the broker does not answer."""
+    from salon_api.celery import app
+
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=settings.BROKER_TIMEOUT_SECONDS)
+            channel = connection.default_channel
+            return channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True).message_count
+    except ChannelError:
+        return 0  # Redis drops an empty list: no queue is an empty queue
+    except Exception as exc:  # any transport, any failure: the gauge says unknown
+        logger.warning("Metrics: queue depth unreadable: %s", exc)
+        return -1
+
+
+_STATE = StateCollector()
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    REGISTRY.register(_STATE)
+
+
+def metrics_view(request):
+    """``GET /metrics`` in the Prometheus text format; with METRICS_TOKEN set, only
+    for ``Authorization: Bearer <token>`` (production can also keep the path
+    behind its proxy)."""
+    token = settings.METRICS_TOKEN
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return HttpResponse("metrics need the bearer token\n", status=401, content_type="text/plain")
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        registry.register(_STATE)
+    else:
+        registry = REGISTRY
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
