@@ -60,7 +60,7 @@ def main() -> int:
 
     processes: dict[str, subprocess.Popen] = {}
     for name, args in commands(port, run_dir).items():
-        process = subprocess.Popen(  # noqa: S603 - our own commands, no shell
+        process = subprocess.Popen(
             args,
             cwd=BACKEND,
             env=env,

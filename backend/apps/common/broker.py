@@ -26,7 +26,8 @@ class Channel(filesystem.Channel):
         self._queue_folder = Path(self.data_folder_in)
         self._writing = self._queue_folder.parent / "writing"
         self._reading = self._queue_folder.parent / "reading"
-        for folder in (self._queue_folder, Path(self.data_folder_out), self._writing, self._reading, self.control_folder):
+        folders = (self._queue_folder, Path(self.data_folder_out), self._writing, self._reading, self.control_folder)
+        for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)
 
     def _put(self, queue, payload, **kwargs):
