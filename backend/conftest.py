@@ -55,8 +55,6 @@ def _isolated(settings):
     settings.OTP_PROVIDER = "console"
     settings.NOTIFICATION_PROVIDER = "console"
     settings.NOTIFICATION_DEFAULT_CHANNEL = "sms"
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 logger = logging.getLogger(__name__)
 
 HTTP_REQUESTS = Counter(
-    "salon_http_requests", "HTTP requests answered, by route and status.", ["method", "route", "status"]
+    "salon_http_requests", "HTTP requests answered, by route (URL name) and status.", ["method", "route", "status"]
 )
 HTTP_LATENCY = Histogram(
     "salon_http_request_duration_seconds",
@@ -49,7 +49,7 @@ LOGIN_CODES = Counter(
 
 
 class MiddlewareTimer:
-    """Counts and times every request by its route pattern (bounded labels)."""
+    """Counts and times every request by the name of the view it reached (bounded labels)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -58,7 +58,7 @@ class MiddlewareTimer:
         started = time.perf_counter()
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
-        route = (match.route or match.view_name or "") if match else "unmatched"
+        route = (match.view_name or match.route) if match else "unmatched"
         HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
         HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
         return response
