@@ -6,6 +6,7 @@ killed together), sends its output to a log file, and waits until it is ready.
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -202,3 +203,71 @@ def run_manage(env: dict[str, str], *args: str) -> str:
     if result.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
+
+
+class PostgresServer:
+    """A PostgreSQL server of the test's own (initdb in a temporary folder, a free
+    port), that the test can stop and start again. As root it runs as `postgres`."""
+
+    def __init__(self, bindir: Path):
+        self.bindir = bindir
+        self.port = free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="salon-pg-"))
+        self.data = self.folder / "data"
+        self.process: Process | None = None
+        self._as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self._as_postgres:
+            shutil.chown(self.folder, user="postgres")
+        subprocess.run(  # noqa: S603
+            [*self._as_postgres, str(bindir / "initdb"), "-D", str(self.data), "--auth=trust", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/salon"
+
+    def start(self) -> None:
+        self.process = Process(
+            "postgres",
+            [
+                *self._as_postgres,
+                str(self.bindir / "postgres"),
+                "-D", str(self.data),
+                "-p", str(self.port),
+                "-c", "listen_addresses=127.0.0.1",
+                "-c", f"unix_socket_directories={self.folder}",
+                "-c", "fsync=off",
+            ],
+            dict(os.environ),
+        )  # fmt: skip
+
+        def answers():
+            if not self.process.alive():
+                raise RuntimeError(f"postgres exited:\n{self.process.log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return True
+            except OSError:
+                return False
+
+        wait_for(answers, timeout=30, what="postgres")
+        time.sleep(0.3)  # accepting connections a moment after the port opens
+
+    def stop(self) -> None:
+        """Fast shutdown: sessions are cut, as when a database server goes away."""
+        if self.process and self.process.alive():
+            self.process.signal_group(signal.SIGINT)
+            self.process.popen.wait(timeout=30)
+
+    def create_database(self) -> None:
+        import psycopg
+
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE salon")
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
