@@ -54,7 +54,7 @@ class Process:
         self.name = name
         self.log_path = Path(tempfile.mkstemp(prefix=f"salon-{name}-", suffix=".log")[1])
         self._log = self.log_path.open("wb")
-        self.popen = subprocess.Popen(  # noqa: S603 - our own commands, no shell
+        self.popen = subprocess.Popen(
             args, cwd=BACKEND_DIR, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
 
@@ -197,7 +197,7 @@ def start_redis(port: int) -> Process:
 
 
 def run_manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "manage.py", *args], cwd=BACKEND_DIR, env=env, capture_output=True, text=True, timeout=60
     )
     if result.returncode != 0:
@@ -218,7 +218,7 @@ class PostgresServer:
         self._as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if self._as_postgres:
             shutil.chown(self.folder, user="postgres")
-        subprocess.run(  # noqa: S603
+        subprocess.run(
             [*self._as_postgres, str(bindir / "initdb"), "-D", str(self.data), "--auth=trust", "-U", "postgres"],
             check=True,
             capture_output=True,

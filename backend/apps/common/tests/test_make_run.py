@@ -48,7 +48,9 @@ trim = Service.objects.create(salon=salon, name="Quick trim", duration_minutes=5
 SalonNotificationSettings.objects.update_or_create(
     salon=salon, defaults={"reminder_offsets_minutes": [5], "quiet_hours_start": time(0), "quiet_hours_end": time(0)}
 )
-owl = User.objects.create(phone="+966501112299", name="Night Owl", role=Role.STAFF, salon=salon, preferred_language="en")
+owl = User.objects.create(
+    phone="+966501112299", name="Night Owl", role=Role.STAFF, salon=salon, preferred_language="en"
+)
 for day in range(7):
     WorkingHours.objects.create(staff=owl, weekday=day, start_time=time(0), end_time=time(23, 59))
 trim.staff_members.add(owl)
@@ -65,7 +67,7 @@ def fresh_clone(tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("live test: runs in the PostgreSQL pass of `make test`")
     clone = tmp_path / "salon"
-    subprocess.run(["git", "clone", "--quiet", str(BACKEND_DIR.parent), str(clone)], check=True)  # noqa: S607
+    subprocess.run(["git", "clone", "--quiet", str(BACKEND_DIR.parent), str(clone)], check=True)
     return clone
 
 
@@ -90,8 +92,8 @@ def test_make_run_on_a_fresh_clone(fresh_clone, tmp_path):
             "NOTIFICATION_RETRY_BACKOFF_SECONDS": "1",
             "REMINDER_SCAN_INTERVAL_SECONDS": "2",
         }
-        make = subprocess.Popen(  # noqa: S603
-            ["make", "run", f"VENV={sys.prefix}", f"PORT={port}"],  # noqa: S607
+        make = subprocess.Popen(
+            ["make", "run", f"VENV={sys.prefix}", f"PORT={port}"],
             cwd=fresh_clone,
             env=env,
             stdout=output,
@@ -112,8 +114,8 @@ def test_make_run_on_a_fresh_clone(fresh_clone, tmp_path):
             wait_for(ready, timeout=300, interval=1, what="make run to answer")
 
             # 1. The README's "Try it", as written.
-            walk = subprocess.run(  # noqa: S603
-                ["bash", "-c", _try_it_block((fresh_clone / "README.md").read_text())],  # noqa: S607
+            walk = subprocess.run(
+                ["bash", "-c", _try_it_block((fresh_clone / "README.md").read_text())],
                 cwd=fresh_clone,
                 env={**env, "PORT": str(port)},
                 capture_output=True,
@@ -137,7 +139,7 @@ def test_make_run_on_a_fresh_clone(fresh_clone, tmp_path):
             local = timezone.now().astimezone(RIYADH)
             if (local + timedelta(minutes=6)).date() != local.date():
                 time.sleep(7 * 60)  # a 5-minute booking may not cross the salon's midnight
-            setup = subprocess.run(  # noqa: S603
+            setup = subprocess.run(
                 [f"{sys.prefix}/bin/python", "manage.py", "shell", "-c", REMINDER_SETUP],
                 cwd=fresh_clone / "backend",
                 env=env,
@@ -158,7 +160,7 @@ def test_make_run_on_a_fresh_clone(fresh_clone, tmp_path):
             make.wait(timeout=60)
 
     def leftovers():
-        found = subprocess.run(["pgrep", "-f", str(fresh_clone)], capture_output=True, text=True)  # noqa: S607
+        found = subprocess.run(["pgrep", "-f", str(fresh_clone)], capture_output=True, text=True)
         return found.stdout.split()
 
     wait_for(lambda: not leftovers(), timeout=30, what="every process of make run to stop")

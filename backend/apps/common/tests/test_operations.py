@@ -168,7 +168,7 @@ def test_sentry_reports_an_unhandled_error_when_a_dsn_is_set():
     script = "import django; django.setup(); raise ZeroDivisionError('reported')"
     env = {**os.environ, "SENTRY_DSN": dsn, "DJANGO_SETTINGS_MODULE": "salon_api.settings", "DJANGO_ENV": "staging"}
     try:
-        subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, timeout=60, cwd=BACKEND_DIR)  # noqa: S603
+        subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, timeout=60, cwd=BACKEND_DIR)
     finally:
         server.shutdown()
 

@@ -21,7 +21,7 @@ PRINT_SECURITY_SETTINGS = (
 
 def _settings_in_production(**env) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DATABASE_URL"}}
-    return subprocess.run(  # noqa: S603 - our own interpreter and code
+    return subprocess.run(
         [sys.executable, "-c", PRINT_SECURITY_SETTINGS],
         cwd=BACKEND_DIR,
         env={**clean, "DJANGO_SETTINGS_MODULE": "salon_api.settings", "DJANGO_ENV": "production", **env},
