@@ -53,6 +53,8 @@ class BookingAdmin(admin.ModelAdmin):
         "end",
         "status",
         "reschedule_count",
+        "customer_confirmed_at",
+        "cancellation_reason",
         "created_at",
         "updated_at",
     ]

@@ -36,6 +36,10 @@ class Booking(models.Model):
     busy_until = models.DateTimeField()
     status = models.CharField(max_length=16, choices=BookingStatus.choices, default=BookingStatus.PENDING)
     note = models.TextField(max_length=500, blank=True)
+    # Why it was cancelled, when the salon said (a staff member's "Decline").
+    cancellation_reason = models.CharField(max_length=200, blank=True)
+    # The customer's own "I'll be there" (a WhatsApp reply); not the salon's confirmation.
+    customer_confirmed_at = models.DateTimeField(null=True, blank=True)
     # Counts moves of the booking; each move's notifications are keyed by it.
     reschedule_count = models.PositiveIntegerField(default=0)
     # Reminders whose moment came before this (the booking was made or moved, or

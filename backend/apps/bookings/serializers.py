@@ -19,6 +19,8 @@ class BookingSerializer(serializers.ModelSerializer):
             "end",
             "status",
             "note",
+            "customer_confirmed_at",
+            "cancellation_reason",
             "created_at",
             "updated_at",
         ]

@@ -226,13 +226,33 @@ def _locked_booking(booking_id: int, actor: User) -> Booking:
 
 
 @transaction.atomic
-def booking_change_status(*, actor: User, booking_id: int, status: str) -> Booking:
+def booking_change_status(*, actor: User, booking_id: int, status: str, reason: str = "") -> Booking:
     """Move a booking along its status machine and notify on confirm/cancel.
 
     A request for the current status changes and sends nothing. Any change not
-    in ``ALLOWED_TRANSITIONS`` is a 400 naming the allowed next statuses.
+    in ``ALLOWED_TRANSITIONS`` is a 400 naming the allowed next statuses. A
+    cancellation may say why (``reason``, kept on the booking).
     """
-    return _change_status(actor, _locked_booking(booking_id, actor), status, now=timezone.now())
+    return _change_status(actor, _locked_booking(booking_id, actor), status, now=timezone.now(), reason=reason)
+
+
+@transaction.atomic
+def booking_attendance_confirm(*, actor: User, booking_id: int) -> Booking:
+    """The customer says they will come ("I'll be there"): recorded once, for their
+    own pending or confirmed booking, before it starts. It is not the salon's
+    confirmation (the status does not change) and sends nothing."""
+    now = timezone.now()
+    booking = _locked_booking(booking_id, actor)
+    if booking.customer_id != actor.pk:
+        raise PermissionDenied("Only the customer can confirm they will come.", code=Code.ACTION_NOT_ALLOWED)
+    if not booking.is_active:
+        raise InvalidInput(f"A {booking.status} booking cannot be confirmed.", code=Code.INVALID_TRANSITION)
+    if now >= booking.start:
+        raise InvalidInput("This booking has already started.", code=Code.BOOKING_ALREADY_STARTED)
+    if booking.customer_confirmed_at is None:
+        booking.customer_confirmed_at = now
+        booking.save(update_fields=["customer_confirmed_at", "updated_at"])
+    return booking
 
 
 @dataclass(frozen=True)
@@ -258,7 +278,7 @@ def booking_update(*, actor: User, booking_id: int, changes: BookingChanges) -> 
 
 
 # --- steps on a booking already locked by the caller --------------------------------
-def _change_status(actor: User, booking: Booking, status: str, *, now: datetime) -> Booking:
+def _change_status(actor: User, booking: Booking, status: str, *, now: datetime, reason: str = "") -> Booking:
     previous = booking.status
     if status == previous:
         return booking
@@ -274,7 +294,9 @@ def _change_status(actor: User, booking: Booking, status: str, *, now: datetime)
     booking.status = status
     if status not in ACTIVE_STATUSES:
         booking.next_reminder_at = None  # nothing to remind of a cancelled or finished booking
-    booking.save(update_fields=["status", "next_reminder_at", "updated_at"])
+    if status == BookingStatus.CANCELLED:
+        booking.cancellation_reason = reason.strip()[:200]
+    booking.save(update_fields=["status", "next_reminder_at", "cancellation_reason", "updated_at"])
     notify_on_status_change(booking, previous)
     return booking
 

@@ -41,6 +41,11 @@ DELIVERY_ATTEMPTS = Counter(
     "Provider calls, by channel, provider and outcome.",
     ["channel", "provider", "outcome"],
 )
+INBOUND_MESSAGES = Counter(
+    "salon_inbound_messages",
+    "Messages people sent us, by channel, action (a button, stop, or text) and outcome.",
+    ["channel", "action", "outcome"],
+)
 LOGIN_CODES = Counter(
     "salon_login_code_requests",
     "Login code requests by outcome (sent, cooldown, global_budget, delivery_failed).",

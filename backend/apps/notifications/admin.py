@@ -7,6 +7,7 @@ from apps.common.admin import SalonScopedAdmin
 from apps.notifications.delivery import RESEND_RESULT_TEXT, ResendResult, notification_resend
 from apps.notifications.models import (
     DeliveryAttempt,
+    InboundMessage,
     Notification,
     SalonNotificationSettings,
     validate_reminder_offsets,
@@ -137,3 +138,37 @@ class SalonNotificationSettingsAdmin(SalonScopedAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         salon_reminders_replan(salon_id=obj.salon_id)
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(SalonScopedAdmin):
+    """What people sent us: button replies (and what they did), STOP, text. Read-only."""
+
+    list_display = ["received_at", "phone", "user", "booking", "action", "outcome", "text", "reason"]
+    list_filter = ["outcome", "action", "channel"]
+    search_fields = ["phone", "text"]
+    list_select_related = ["user", "booking"]
+    fields = [
+        "received_at",
+        "channel",
+        "provider",
+        "provider_message_id",
+        "phone",
+        "user",
+        "text",
+        "button_text",
+        "booking",
+        "action",
+        "outcome",
+        "reason",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -171,7 +171,8 @@ def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
                 status=NotificationStatus.FAILED,
                 reason=str(exc)[:1000],
             )
-            if failed and notification.channel == Channel.WHATSAPP:
+            # Booking messages (templates) fall back to SMS; an answer in a chat does not.
+            if failed and notification.channel == Channel.WHATSAPP and notification.template:
                 _fall_back_to_sms(notification)
         return DeliveryOutcome(status=NotificationStatus.FAILED)
     _record(
@@ -210,7 +211,12 @@ def _not_claimed(notification_id: int, now: datetime) -> DeliveryOutcome:
 def _template(notification: Notification) -> Template | None:
     if not notification.template:
         return None
-    return Template(name=notification.template, language=notification.language, variables=list(notification.variables))
+    return Template(
+        name=notification.template,
+        language=notification.language,
+        variables=list(notification.variables),
+        buttons=list(notification.buttons),
+    )
 
 
 def _after_transient_error(

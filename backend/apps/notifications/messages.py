@@ -158,3 +158,53 @@ def template_for(
         kind, order = f"{event}_review", [*order, "review_url"]
     name = settings.WHATSAPP_TEMPLATES.get(f"{kind}:{audience}", f"{kind}_{audience}")
     return name, [values[key] for key in order]
+
+
+# Answers to a WhatsApp reply, in the sender's language (placeholders as above, plus {status}).
+ANSWERS: dict[str, dict[str, str]] = {
+    "kept": {
+        Language.ENGLISH: "Thank you! We look forward to seeing you at {salon} on {when}.",
+        Language.ARABIC: "شكراً لك! ننتظرك في {salon} بتاريخ {when}.",
+    },
+    "too_late": {
+        Language.ENGLISH: "Sorry, this booking can no longer be changed by message: it has started. "
+        "Please call {salon}.",
+        Language.ARABIC: "عذراً، لم يعد بالإمكان تعديل هذا الحجز عبر الرسائل لأن موعده قد بدأ. يرجى الاتصال بـ{salon}.",
+    },
+    "moved": {
+        Language.ENGLISH: "This booking was moved after that message; it is now on {when}. "
+        "Please use the buttons of the latest message.",
+        Language.ARABIC: "تم نقل هذا الحجز بعد تلك الرسالة، وموعده الآن {when}. يرجى استخدام أزرار آخر رسالة.",
+    },
+    "already": {
+        Language.ENGLISH: "This booking is already {status}; nothing was changed.",
+        Language.ARABIC: "هذا الحجز {status} بالفعل؛ لم يتغير شيء.",
+    },
+    "refused": {
+        Language.ENGLISH: "We could not do that, and nothing was changed. Please contact {salon}.",
+        Language.ARABIC: "تعذر تنفيذ طلبك ولم يتغير شيء. يرجى التواصل مع {salon}.",
+    },
+}
+STATUS_WORDS = {
+    Language.ENGLISH: {
+        "pending": "pending",
+        "confirmed": "confirmed",
+        "cancelled": "cancelled",
+        "completed": "completed",
+        "no_show": "marked as a no-show",
+    },
+    Language.ARABIC: {
+        "pending": "قيد الانتظار",
+        "confirmed": "مؤكد",
+        "cancelled": "ملغى",
+        "completed": "مكتمل",
+        "no_show": "مسجل كعدم حضور",
+    },
+}
+
+
+def compose_answer(*, kind: str, language: str, booking) -> str:
+    """A short answer to a reply, in the person's language and the salon's local time."""
+    language = _language(language)
+    values = _values(language=language, booking=booking, previous_start=None, review_url="")
+    return ANSWERS[kind][language].format(**values, status=STATUS_WORDS[language][booking.status])

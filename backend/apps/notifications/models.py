@@ -16,6 +16,7 @@ class NotificationEvent(models.TextChoices):
     BOOKING_REMINDER = "booking_reminder", "Booking reminder"
     BOOKING_COMPLETED = "booking_completed", "Booking completed (thank-you)"
     BOOKING_NO_SHOW = "booking_no_show", "Booking no-show"
+    REPLY_ANSWER = "reply_answer", "Answer to a reply"
 
 
 class NotificationStatus(models.TextChoices):
@@ -57,6 +58,12 @@ class Notification(models.Model):
     template = models.CharField(max_length=64, blank=True)
     language = models.CharField(max_length=2, blank=True)
     variables = models.JSONField(default=list, blank=True)
+    # WhatsApp quick-reply payloads (signed tokens), in the template's button order.
+    buttons = models.JSONField(default=list, blank=True)
+    # An answer to an inbound message (event reply_answer): at most one per message.
+    inbound = models.OneToOneField(
+        "notifications.InboundMessage", on_delete=models.PROTECT, null=True, blank=True, related_name="answer"
+    )
     # What the provider reported after accepting the message (delivery reports).
     delivery_status = models.CharField(max_length=16, blank=True)
     delivery_updated_at = models.DateTimeField(null=True, blank=True)
@@ -79,11 +86,12 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["booking", "recipient", "event", "channel"],
-                condition=~models.Q(event__in=["booking_rescheduled", "booking_reminder"]),
+                condition=~models.Q(event__in=["booking_rescheduled", "booking_reminder", "reply_answer"]),
                 name="notification_once_per_booking_recipient_event_channel",
             ),
             models.UniqueConstraint(
                 fields=["booking", "recipient", "event", "channel", "sequence", "reminder_offset_minutes"],
+                condition=~models.Q(event="reply_answer"),
                 name="notification_once_per_move_and_offset",
             ),
         ]
@@ -175,3 +183,57 @@ class SalonNotificationSettings(models.Model):
             return salon.notification_settings
         except cls.DoesNotExist:
             return cls(salon=salon)
+
+
+class ReplyAction(models.TextChoices):
+    KEEP = "keep", "I'll be there"
+    CANCEL = "cancel", "Cancel"
+    CONFIRM = "confirm", "Confirm"
+    DECLINE = "decline", "Decline"
+    STOP = "stop", "Stop messages"
+
+
+class InboundOutcome(models.TextChoices):
+    DONE = "done", "Done"
+    REFUSED = "refused", "Refused by the booking rules"
+    IGNORED = "ignored", "Ignored (not a valid reply)"
+    OPTED_OUT = "opted_out", "Opted out"
+    STORED = "stored", "Stored (a text message)"
+
+
+class InboundMessage(models.Model):
+    """A message a person sent us (a quick-reply button, or text), stored once per
+    provider message id: providers redeliver webhooks, a replay changes nothing."""
+
+    provider = models.CharField(max_length=32)
+    provider_message_id = models.CharField(max_length=128)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    phone = models.CharField("sender", max_length=32)
+    text = models.TextField(blank=True)
+    button_text = models.CharField(max_length=128, blank=True)
+    button_payload = models.CharField(max_length=256, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_messages"
+    )
+    # The booking the reply acted on, or the sender's latest booking for a text.
+    booking = models.ForeignKey(
+        "bookings.Booking", on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_messages"
+    )
+    salon = models.ForeignKey(
+        "salons.Salon", on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_messages"
+    )
+    action = models.CharField(max_length=16, choices=ReplyAction.choices, blank=True)
+    outcome = models.CharField(max_length=16, choices=InboundOutcome.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "provider_message_id"], name="inbound_once_per_message"),
+        ]
+        indexes = [models.Index(fields=["salon", "-received_at"], name="inbound_salon_received")]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} from {self.phone}: {self.button_text or self.text[:40]}"

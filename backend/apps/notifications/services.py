@@ -5,7 +5,7 @@ rolled-back change leaves no message behind; each row's id is handed to
 delivery (``apps.notifications.delivery``) only after commit.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -14,9 +14,17 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.accounts.services.otp import provider_for_channel
 from apps.bookings.models import Booking, BookingStatus
+from apps.common.channels import Channel
 from apps.notifications.delivery import count_outcome, notification_resend, publish_on_commit, retry_deadline
 from apps.notifications.messages import CUSTOMER, STAFF, compose, template_for
-from apps.notifications.models import Notification, NotificationEvent, NotificationStatus, SalonNotificationSettings
+from apps.notifications.models import (
+    InboundMessage,
+    Notification,
+    NotificationEvent,
+    NotificationStatus,
+    SalonNotificationSettings,
+)
+from apps.notifications.replies import reply_buttons
 
 # A status reached by a transition -> the event both parties hear about.
 STATUS_EVENTS = {
@@ -37,6 +45,7 @@ CONTENT_FIELDS = (
     "template",
     "language",
     "variables",
+    "buttons",
     "status",
     "reason",
     "retry_until",
@@ -57,8 +66,9 @@ def build_notification(
 ) -> Notification:
     """The unsaved row for ``recipient`` about ``event``: channel (the recipient's
     preferred one, else NOTIFICATION_DEFAULT_CHANNEL, unless given), text and
-    WhatsApp template in their language, provider, and ``skipped`` with the
-    reason when they cannot be messaged (or ``skip_reason`` says why not)."""
+    WhatsApp template in their language (with its quick-reply buttons, where a
+    reply makes sense), provider, and ``skipped`` with the reason when they
+    cannot be messaged (or ``skip_reason`` says why not)."""
     channel = channel or recipient.preferred_channel or settings.NOTIFICATION_DEFAULT_CHANNEL
     audience = CUSTOMER if recipient.pk == booking.customer_id else STAFF
     language = recipient.preferred_language
@@ -66,6 +76,11 @@ def build_notification(
     context |= {"previous_start": previous_start, "review_url": review_url}
     template, variables = template_for(**context)
     skip_reason = skip_reason or recipient.message_block_reason(channel)
+    buttons = (
+        reply_buttons(booking=booking, recipient_id=recipient.pk, event=event, audience=audience)
+        if channel == Channel.WHATSAPP
+        else []
+    )
     return Notification(
         booking=booking,
         recipient=recipient,
@@ -79,6 +94,7 @@ def build_notification(
         template=template,
         language=language,
         variables=variables,
+        buttons=buttons,
         status=NotificationStatus.SKIPPED if skip_reason else NotificationStatus.PENDING,
         reason=skip_reason,
         retry_until=retry_deadline(timezone.now()),
@@ -161,3 +177,30 @@ def notify_on_status_change(booking: Booking, previous_status: str) -> list[Noti
         review_url = salon_settings.review_url if event == NotificationEvent.BOOKING_COMPLETED else ""
         return [send_booking_notification(booking, booking.customer, event, review_url=review_url)]
     return []
+
+
+def send_reply_answer(*, inbound: InboundMessage, booking: Booking, recipient: User, text: str) -> Notification:
+    """Answer a person's WhatsApp reply on the channel they wrote on, once per
+    inbound message. A free-text message inside the 24-hour window their reply
+    opened (no template), so it is retried only within that window."""
+    blocked = recipient.message_block_reason(inbound.channel)
+    window_ends = inbound.received_at + timedelta(hours=24)
+    notification, created = Notification.objects.get_or_create(
+        inbound=inbound,
+        defaults={
+            "booking": booking,
+            "recipient": recipient,
+            "event": NotificationEvent.REPLY_ANSWER,
+            "channel": inbound.channel,
+            "message": text,
+            "phone": recipient.phone or "",
+            "provider": provider_for_channel(inbound.channel),
+            "language": recipient.preferred_language,
+            "status": NotificationStatus.SKIPPED if blocked else NotificationStatus.PENDING,
+            "reason": blocked,
+            "retry_until": min(retry_deadline(timezone.now()), window_ends),
+        },
+    )
+    if created:
+        _hand_over(notification)
+    return notification

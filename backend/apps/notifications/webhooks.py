@@ -1,4 +1,4 @@
-"""Provider callbacks: delivery reports and STOP replies.
+"""Provider callbacks: delivery reports, and what people send us (buttons, text, STOP).
 
 Each request's signature is verified before anything is read from or written to
 the database: Twilio's ``X-Twilio-Signature`` with the official RequestValidator,
@@ -24,19 +24,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from twilio.request_validator import RequestValidator
 
-from apps.accounts.models import User
 from apps.accounts.services.providers.twilio import OPTED_OUT_CODES
 from apps.accounts.services.users import user_opt_out
 from apps.common.channels import Channel
-from apps.common.errors import AppError, PermissionDenied
+from apps.common.errors import PermissionDenied
 from apps.common.parsers import TOO_DEEP
-from apps.common.phones import normalize_mobile
 from apps.notifications.delivery import notification_record_delivery
 from apps.notifications.error_codes import NotificationErrorCode
+from apps.notifications.inbound import IncomingMessage, inbound_message_receive
 
 logger = logging.getLogger(__name__)
-
-STOP_WORDS = {"STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "إيقاف", "ايقاف", "الغاء"}
 
 
 def _bad_signature() -> PermissionDenied:
@@ -88,27 +85,30 @@ class TwilioStatusWebhook(_TwilioWebhook):
 
 
 class TwilioInboundWebhook(_TwilioWebhook):
-    """Twilio incoming messages: a STOP reply opts the sender out of that channel."""
+    """Twilio incoming messages: quick-reply buttons (``ButtonPayload``), text, STOP."""
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
         params = self.verified_params(request)
         sender = params.get("From", "")
-        channel = Channel.WHATSAPP if sender.startswith("whatsapp:") else Channel.SMS
-        if " ".join((params.get("Body") or "").split()).upper() in STOP_WORDS:
-            try:
-                phone = normalize_mobile(sender.removeprefix("whatsapp:"))
-            except AppError:
-                phone = None
-            user = User.objects.filter(phone=phone).first() if phone else None
-            if user is not None:
-                user_opt_out(user_id=user.pk, channel=channel)
-                logger.info("User %s opted out of %s by reply", user.pk, channel)
+        inbound_message_receive(
+            IncomingMessage(
+                provider="twilio",
+                provider_message_id=params.get("MessageSid", ""),
+                channel=Channel.WHATSAPP if sender.startswith("whatsapp:") else Channel.SMS,
+                phone=sender,
+                text=params.get("Body") or "",
+                button_text=params.get("ButtonText") or "",
+                button_payload=params.get("ButtonPayload") or "",
+                opt_out=(params.get("OptOutType") or "").upper() == "STOP",
+            )
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class WhatsAppWebhook(_ProviderWebhook):
-    """Meta WhatsApp Cloud API: the subscription handshake (GET) and status notifications (POST)."""
+    """Meta WhatsApp Cloud API: the subscription handshake (GET); delivery statuses
+    and inbound messages (button replies, interactive replies, text) (POST)."""
 
     @extend_schema(request=None, responses={(200, "text/plain"): OpenApiTypes.STR})
     def get(self, request):
@@ -133,6 +133,9 @@ class WhatsAppWebhook(_ProviderWebhook):
             return Response({"received": 0})
         except RecursionError:
             raise ParseError(TOO_DEEP) from None
+        messages = _whatsapp_messages(payload)
+        for message in messages:
+            inbound_message_receive(message)
         statuses = _whatsapp_statuses(payload)
         # Oldest first, so a later report always has the last word.
         for at, item in sorted(statuses, key=lambda pair: pair[0]):
@@ -145,7 +148,7 @@ class WhatsAppWebhook(_ProviderWebhook):
                 if error
                 else "",
             )
-        return Response({"received": len(statuses)})
+        return Response({"received": len(statuses) + len(messages)})
 
 
 def _as_list(value) -> list:
@@ -176,6 +179,35 @@ def _whatsapp_statuses(payload) -> list[tuple[datetime, dict]]:
                     continue
                 statuses.append((at, item))
     return statuses
+
+
+def _whatsapp_messages(payload) -> list[IncomingMessage]:
+    """The inbound messages of a Meta notification: a template's quick-reply button
+    (``type: button``), an interactive reply (``interactive.button_reply``), text.
+    Read as defensively as the statuses: anything else is skipped."""
+    found = []
+    for entry in _as_list(_as_dict(payload).get("entry")):
+        for change in _as_list(_as_dict(entry).get("changes")):
+            change = _as_dict(change)
+            if change.get("field") != "messages":
+                continue
+            for item in _as_list(_as_dict(change.get("value")).get("messages")):
+                item = _as_dict(item)
+                button = _as_dict(item.get("button"))
+                reply = _as_dict(_as_dict(item.get("interactive")).get("button_reply"))
+                found.append(
+                    IncomingMessage(
+                        provider="whatsapp_cloud",
+                        provider_message_id=str(item.get("id") or ""),
+                        channel=Channel.WHATSAPP,
+                        phone=str(item.get("from") or ""),
+                        text=str(_as_dict(item.get("text")).get("body") or ""),
+                        button_text=str(button.get("text") or reply.get("title") or ""),
+                        button_payload=str(button.get("payload") or reply.get("id") or ""),
+                        received_at=_unix_time(item.get("timestamp")),
+                    )
+                )
+    return found
 
 
 def _unix_time(value) -> datetime | None:

@@ -11,11 +11,14 @@ import json
 import random
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
+
+import httpx
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class Received:
     replied_at: float = 0.0
     status: int = 0
     sid: str = ""
+    content_sid: str = ""  # a WhatsApp content template instead of a Body
+    content_variables: dict = field(default_factory=dict)
 
 
 def ok(delay: float = 0.0) -> Callable[[Received], Reply]:
@@ -156,6 +161,15 @@ class FakeTwilio:
         with self._lock:
             return list(self.received)
 
+    def post_inbound(self, url: str, params: dict[str, str]) -> httpx.Response:
+        """POST an incoming message to our webhook as Twilio does: a form, signed
+        with ``X-Twilio-Signature`` (the official validator's algorithm)."""
+        from twilio.request_validator import RequestValidator
+
+        params = {"AccountSid": self.account_sid, "MessageSid": f"SM{uuid.uuid4().hex}", **params}
+        signature = RequestValidator(self.auth_token).compute_signature(url, params)
+        return httpx.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30)
+
     def delivered_more_than_once(self) -> dict[tuple[str, str], int]:
         counts = Counter((r.to, r.body) for r in self.successes())
         return {key: n for key, n in counts.items() if n > 1}
@@ -199,9 +213,11 @@ class FakeTwilio:
                     return self._answer(401, {"code": 20003, "message": "Authenticate", "status": 401})
                 if not self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
                     return self._answer(400, {"code": 20001, "message": "Expected a form body", "status": 400})
-                if not form.get("To") or not form.get("Body") or not form.get("From"):
+                if not form.get("To") or not form.get("From") or not (form.get("Body") or form.get("ContentSid")):
                     return self._answer(400, {"code": 21604, "message": "A 'To', 'From' and 'Body' are required"})
-                received = fake._record(form["To"], form["From"], form["Body"])
+                received = fake._record(form["To"], form["From"], form.get("Body") or form["ContentSid"])
+                received.content_sid = form.get("ContentSid", "")
+                received.content_variables = json.loads(form.get("ContentVariables") or "{}")
                 reply = fake.behaviour(received)
                 if reply.delay:
                     time.sleep(reply.delay)

@@ -15,6 +15,7 @@ import respx
 
 from apps.common.tests.factories import UserFactory
 from apps.notifications.models import Notification, NotificationStatus
+from apps.notifications.replies import read_reply_token
 
 pytestmark = pytest.mark.django_db
 
@@ -102,11 +103,10 @@ def test_twilio_whatsapp_uses_the_content_template(api, now, configured, network
     assert whatsapp["To"] == f"whatsapp:{arabic.phone}"
     assert whatsapp["From"] == "whatsapp:+14155238886"
     assert whatsapp["ContentSid"] == "HXarabic"
-    assert json.loads(whatsapp["ContentVariables"]) == {
-        "1": "قص الشعر",
-        "2": "الصالون الرئيسي",
-        "3": "2026-03-01 10:00",
-    }
+    variables = json.loads(whatsapp["ContentVariables"])
+    assert [variables[key] for key in ("1", "2", "3")] == ["قص الشعر", "الصالون الرئيسي", "2026-03-01 10:00"]
+    # Then the quick replies' ids: signed tokens for "I'll be there" and "Cancel".
+    assert [read_reply_token(variables[key]).action for key in ("4", "5")] == ["keep", "cancel"]
     assert "Body" not in whatsapp
     assert whatsapp["StatusCallback"] == "https://api.salon.example/api/webhooks/twilio/status/"
 
@@ -168,6 +168,18 @@ def test_taqnyat(api, now, configured, network, customer, haircut, stylist):
     assert Notification.objects.get(booking_id=booking_id, recipient=customer).provider_message_id == "7781"
 
 
+class _AnyToken(str):
+    """Equal to any reply token (they carry a signature; their contents are checked apart)."""
+
+    def __eq__(self, other):
+        return read_reply_token(other) is not None
+
+    __hash__ = str.__hash__
+
+
+ANY_TOKEN = _AnyToken("any reply token")
+
+
 def test_whatsapp_cloud_sends_the_template_in_the_recipients_language(api, now, configured, network, haircut, stylist):
     configured.NOTIFICATION_PROVIDER = "whatsapp_cloud"
     configured.OTP_PROVIDER = "console"  # SMS (the staff member's default) stays on the console
@@ -203,10 +215,24 @@ def test_whatsapp_cloud_sends_the_template_in_the_recipients_language(api, now, 
                         {"type": "text", "text": "Main Salon"},
                         {"type": "text", "text": "2026-03-01 10:00"},
                     ],
-                }
+                },
+                {
+                    "type": "button",
+                    "sub_type": "quick_reply",
+                    "index": "0",
+                    "parameters": [{"type": "payload", "payload": ANY_TOKEN}],
+                },
+                {
+                    "type": "button",
+                    "sub_type": "quick_reply",
+                    "index": "1",
+                    "parameters": [{"type": "payload", "payload": ANY_TOKEN}],
+                },
             ],
         },
     }
+    buttons = json.loads(request.content)["template"]["components"][1:]
+    assert [read_reply_token(b["parameters"][0]["payload"]).action for b in buttons] == ["keep", "cancel"]
     row = Notification.objects.get(booking_id=booking_id, recipient=english)
     assert (row.channel, row.provider, row.provider_message_id) == ("whatsapp", "whatsapp_cloud", "wamid.HBgLOTY2NTU=")
     staff_row = Notification.objects.get(booking_id=booking_id, recipient=stylist)

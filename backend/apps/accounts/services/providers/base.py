@@ -23,16 +23,17 @@ class ProviderErrorCode(StrEnum):
     NOT_CONFIGURED = "not_configured"
     UNKNOWN_PROVIDER = "unknown_provider"
     UNSUPPORTED_CHANNEL = "unsupported_channel"
-    NO_TEMPLATE = "no_template"
 
 
 @dataclass(frozen=True)
 class Template:
-    """A pre-approved WhatsApp template: its name, language and ordered variables."""
+    """A pre-approved WhatsApp template: its name, language, ordered body variables,
+    and the payloads of its quick-reply buttons (in button order)."""
 
     name: str
     language: str
     variables: list[str] = field(default_factory=list)
+    buttons: list[str] = field(default_factory=list)
 
 
 class ProviderError(Exception):

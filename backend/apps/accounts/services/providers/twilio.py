@@ -42,7 +42,9 @@ class TwilioProvider(MessageProvider):
             form = {"To": f"whatsapp:{phone}", "From": f"whatsapp:{settings.TWILIO_WHATSAPP_FROM}"}
             content_sid = template and settings.TWILIO_CONTENT_SIDS.get(f"{template.name}:{template.language}")
             if content_sid:
-                variables = {str(i): value for i, value in enumerate(template.variables, start=1)}
+                # Body variables first, then the quick replies' ids (their payloads).
+                values = [*template.variables, *template.buttons]
+                variables = {str(i): value for i, value in enumerate(values, start=1)}
                 form |= {"ContentSid": content_sid, "ContentVariables": json.dumps(variables, ensure_ascii=False)}
             else:
                 form["Body"] = text

@@ -1,8 +1,9 @@
-"""Meta's WhatsApp Cloud API: approved template messages.
+"""Meta's WhatsApp Cloud API: approved template messages, and text answers.
 
 Booking messages are started by the business, so they go out as templates (one
-per event, audience and language); free text is only allowed inside the 24-hour
-window a customer opens, which a booking message cannot rely on.
+per event, audience and language), with quick-reply button payloads where a reply
+makes sense. Free text is only allowed inside the 24-hour window a customer opens
+by writing to us: it is used for answers to their replies (no template).
 """
 
 from django.conf import settings
@@ -30,26 +31,28 @@ class WhatsAppCloudProvider(MessageProvider):
         self.check_channel(channel)
         if not settings.WHATSAPP_TOKEN or not settings.WHATSAPP_PHONE_NUMBER_ID:
             raise PermanentProviderError("WhatsApp Cloud API is not configured.", code=ProviderErrorCode.NOT_CONFIGURED)
-        if template is None:
-            raise PermanentProviderError(
-                "WhatsApp booking messages need an approved template.", code=ProviderErrorCode.NO_TEMPLATE
-            )
+        message = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": digits(phone)}
+        if template is None:  # an answer inside the customer's 24-hour window
+            message |= {"type": "text", "text": {"body": text}}
+        else:
+            components = [{"type": "body", "parameters": [{"type": "text", "text": v} for v in template.variables]}]
+            components += [
+                {
+                    "type": "button",
+                    "sub_type": "quick_reply",
+                    "index": str(index),
+                    "parameters": [{"type": "payload", "payload": payload}],
+                }
+                for index, payload in enumerate(template.buttons)
+            ]
+            message |= {
+                "type": "template",
+                "template": {"name": template.name, "language": {"code": template.language}, "components": components},
+            }
         response = post(
             f"{settings.WHATSAPP_BASE_URL.rstrip('/')}/{settings.WHATSAPP_API_VERSION}/"
             f"{settings.WHATSAPP_PHONE_NUMBER_ID}/messages",
-            json={
-                "messaging_product": "whatsapp",
-                "recipient_type": "individual",
-                "to": digits(phone),
-                "type": "template",
-                "template": {
-                    "name": template.name,
-                    "language": {"code": template.language},
-                    "components": [
-                        {"type": "body", "parameters": [{"type": "text", "text": v} for v in template.variables]}
-                    ],
-                },
-            },
+            json=message,
             headers={"Authorization": f"Bearer {settings.WHATSAPP_TOKEN}"},
         )
         body = json_body(response)

@@ -23,6 +23,7 @@ MANAGER_PERMISSIONS = [
     "view_salonnotificationsettings",
     "add_salonnotificationsettings",
     "change_salonnotificationsettings",
+    "view_inboundmessage",
 ]
 
 

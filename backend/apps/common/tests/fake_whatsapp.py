@@ -1,0 +1,168 @@
+"""A local HTTP server that speaks Meta's WhatsApp Cloud API (see shared/providers.md),
+and posts inbound messages to our webhook the way Meta does, signed.
+
+It checks what Meta checks on a send (path, bearer token, JSON shape), answers
+with Meta's success body, records every message, and can play the person: press
+a template's quick-reply button, an interactive reply button, or write text.
+"""
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+
+
+@dataclass
+class FakeWhatsApp:
+    token: str = "meta-token"
+    phone_number_id: str = "1098765"
+    version: str = "v21.0"
+    app_secret: str = "meta-app-secret"
+    business_number: str = "966110000000"
+    sent: list[dict] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def settings(self) -> dict[str, str]:
+        """Settings that point the ``whatsapp_cloud`` adapter and the webhook here."""
+        return {
+            "WHATSAPP_BASE_URL": self.url,
+            "WHATSAPP_TOKEN": self.token,
+            "WHATSAPP_PHONE_NUMBER_ID": self.phone_number_id,
+            "WHATSAPP_API_VERSION": self.version,
+            "WHATSAPP_APP_SECRET": self.app_secret,
+        }
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+
+    # --- what was sent ----------------------------------------------------------------
+    def messages_to(self, phone: str) -> list[dict]:
+        with self._lock:
+            return [m for m in self.sent if m["to"] == phone.lstrip("+")]
+
+    def last_template_to(self, phone: str) -> dict:
+        return [m for m in self.messages_to(phone) if m["type"] == "template"][-1]
+
+    @staticmethod
+    def button_payloads(message: dict) -> list[str]:
+        components = message["template"]["components"]
+        return [c["parameters"][0]["payload"] for c in components if c["type"] == "button"]
+
+    def texts_to(self, phone: str) -> list[str]:
+        return [m["text"]["body"] for m in self.messages_to(phone) if m["type"] == "text"]
+
+    # --- playing the person --------------------------------------------------------------
+    # Each returns Meta's notification; `deliver` posts it (as often as Meta redelivers).
+    def press_button(self, *, sender: str, payload: str, label: str, replying_to: str = "") -> dict:
+        """Tap a template's quick-reply button: a ``button`` message."""
+        return self._message(sender, {"type": "button", "button": {"payload": payload, "text": label}}, replying_to)
+
+    def press_interactive(self, *, sender: str, reply_id: str, title: str, replying_to: str = "") -> dict:
+        """Tap an interactive message's reply button: an ``interactive`` ``button_reply``."""
+        interactive = {"type": "button_reply", "button_reply": {"id": reply_id, "title": title}}
+        return self._message(sender, {"type": "interactive", "interactive": interactive}, replying_to)
+
+    def write(self, *, sender: str, text: str) -> dict:
+        return self._message(sender, {"type": "text", "text": {"body": text}}, "")
+
+    def _message(self, sender: str, content: dict, replying_to: str) -> dict:
+        message = {
+            "from": sender.lstrip("+"),
+            "id": f"wamid.{uuid.uuid4().hex}",
+            "timestamp": str(int(time.time())),
+            **content,
+        }
+        if replying_to:
+            message["context"] = {"from": self.business_number, "id": replying_to}
+        return {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "102290129340398",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": self.business_number,
+                                    "phone_number_id": self.phone_number_id,
+                                },
+                                "contacts": [{"profile": {"name": "Customer"}, "wa_id": sender.lstrip("+")}],
+                                "messages": [message],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+
+    def deliver(self, webhook: str, notification: dict, *, secret: str | None = None) -> httpx.Response:
+        """POST a notification to our webhook with Meta's signature (of these exact bytes)."""
+        raw = json.dumps(notification).encode()
+        signature = hmac.new((secret or self.app_secret).encode(), raw, hashlib.sha256).hexdigest()
+        return httpx.post(
+            webhook,
+            content=raw,
+            headers={"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"},
+            timeout=30,
+        )
+
+    # --- the server --------------------------------------------------------------------
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _answer(self, status: int, body: dict):
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                if self.path != f"/{fake.version}/{fake.phone_number_id}/messages":
+                    return self._answer(404, {"error": {"message": "Unknown path", "code": 100}})
+                if self.headers.get("Authorization") != f"Bearer {fake.token}":
+                    return self._answer(401, {"error": {"message": "Invalid OAuth access token", "code": 190}})
+                if body.get("messaging_product") != "whatsapp" or body.get("type") not in ("template", "text"):
+                    return self._answer(400, {"error": {"message": "Invalid parameter", "code": 100}})
+                message_id = f"wamid.OUT{next(fake._ids)}"
+                with fake._lock:
+                    fake.sent.append({**body, "id": message_id})
+                contacts = [{"input": body["to"], "wa_id": body["to"]}]
+                return self._answer(
+                    200, {"messaging_product": "whatsapp", "contacts": contacts, "messages": [{"id": message_id}]}
+                )
+
+        return Handler

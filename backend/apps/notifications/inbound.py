@@ -1,0 +1,188 @@
+"""What people send us: quick-reply buttons, STOP, and text.
+
+Every inbound message is stored once by its provider message id (providers
+redeliver webhooks; a redelivery or a replay changes nothing and answers nothing
+new). A button reply acts through the booking services as the person who
+pressed it, with the same rules as the API, only if its token verifies and the
+sender's phone is the recipient's. A reply the rules refuse changes nothing and
+gets a short answer in the person's language. STOP opts the sender out of that
+channel. Text is kept with the sender's latest booking, for the salon to read.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.accounts.services.users import user_opt_out
+from apps.bookings.error_codes import BookingErrorCode
+from apps.bookings.models import Booking, BookingStatus
+from apps.bookings.services import booking_attendance_confirm, booking_change_status
+from apps.common.channels import Channel
+from apps.common.errors import AppError
+from apps.common.metrics import INBOUND_MESSAGES
+from apps.common.phones import normalize_mobile
+from apps.notifications.messages import compose_answer
+from apps.notifications.models import InboundMessage, InboundOutcome, ReplyAction
+from apps.notifications.replies import ReplyToken, read_reply_token
+from apps.notifications.services import send_reply_answer
+
+logger = logging.getLogger(__name__)
+
+# Words that stop messages on a channel. "CANCEL" stops SMS (Twilio's keyword) but
+# not WhatsApp, where "Cancel" is the booking's own button.
+STOP_WORDS = {
+    Channel.SMS: {"STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "إيقاف", "ايقاف", "الغاء"},
+    Channel.WHATSAPP: {"STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "END", "QUIT", "إيقاف", "ايقاف"},
+}
+# What each button asks of the booking.
+TARGET_STATUS = {
+    ReplyAction.CANCEL: BookingStatus.CANCELLED,
+    ReplyAction.CONFIRM: BookingStatus.CONFIRMED,
+    ReplyAction.DECLINE: BookingStatus.CANCELLED,
+}
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """One inbound message as a provider's webhook described it."""
+
+    provider: str
+    provider_message_id: str
+    channel: str
+    phone: str  # as the provider gave it
+    text: str = ""
+    button_text: str = ""
+    button_payload: str = ""
+    received_at: datetime | None = None
+    opt_out: bool = False  # the provider's own opt-out signal (Twilio's OptOutType=STOP)
+
+
+def is_stop(text: str, channel: str) -> bool:
+    return " ".join((text or "").split()).upper() in STOP_WORDS.get(channel, set())
+
+
+def inbound_message_receive(message: IncomingMessage) -> InboundMessage | None:
+    """Store and act on one inbound message, exactly once per provider message id.
+
+    Returns the stored row (the existing one for a redelivery, which does
+    nothing more), or None for a message without a usable id.
+    """
+    if not message.provider_message_id or "\x00" in message.provider_message_id:
+        return None
+    with transaction.atomic():
+        row, created = InboundMessage.objects.get_or_create(
+            provider=message.provider,
+            provider_message_id=message.provider_message_id[:128],
+            defaults={
+                "channel": message.channel,
+                "phone": message.phone[:32],
+                "text": message.text[:4000],
+                "button_text": message.button_text[:128],
+                "button_payload": message.button_payload[:256],
+                "received_at": message.received_at or timezone.now(),
+                "outcome": InboundOutcome.IGNORED,
+            },
+        )
+        if not created:
+            return row
+        row.user = _sender(message.phone)
+        if message.opt_out or (not message.button_payload and is_stop(message.text, message.channel)):
+            _opt_out(row)
+        elif message.button_payload:
+            _button_reply(row)
+        else:
+            _text(row)
+        row.save()
+    INBOUND_MESSAGES.labels(row.channel, row.action or "text", row.outcome).inc()
+    return row
+
+
+def _sender(phone: str) -> User | None:
+    try:
+        e164 = normalize_mobile(phone.removeprefix("whatsapp:"))
+    except AppError:
+        return None
+    return User.objects.filter(phone=e164, is_active=True).first()
+
+
+def _opt_out(row: InboundMessage) -> None:
+    row.action = ReplyAction.STOP
+    if row.user is None:
+        row.reason = "Unknown sender."
+        return
+    user_opt_out(user_id=row.user.pk, channel=row.channel)
+    row.outcome = InboundOutcome.OPTED_OUT
+    logger.info("User %s opted out of %s by reply", row.user.pk, row.channel)
+
+
+def _text(row: InboundMessage) -> None:
+    row.outcome = InboundOutcome.STORED
+    if row.user is not None:
+        row.booking = (
+            Booking.objects.filter(customer=row.user).order_by("-start", "-id").first()
+            or Booking.objects.filter(staff=row.user).order_by("-start", "-id").first()
+        )
+        row.salon_id = row.booking.salon_id if row.booking else row.user.salon_id
+
+
+def _button_reply(row: InboundMessage) -> None:
+    token = read_reply_token(row.button_payload)
+    if token is None:
+        row.reason = "The button's token is forged, altered or not ours."
+        return
+    row.action = token.action
+    booking = Booking.objects.select_related("salon", "service", "customer", "staff").filter(pk=token.booking_id)
+    row.booking = booking.first()
+    if row.booking is None:
+        row.reason = "The button's booking does not exist."
+        return
+    row.salon_id = row.booking.salon_id
+    if row.user is None or row.user.pk != token.recipient_id:
+        # Someone else's button (a forwarded message, a forged webhook): nothing, no answer.
+        row.reason = "The sender is not the person the button was sent to."
+        return
+    _act(row, token, row.booking)
+
+
+def _act(row: InboundMessage, token: ReplyToken, booking: Booking) -> None:
+    """The sender is the recipient: act, or refuse and answer why."""
+    now = timezone.now()
+    if booking.reschedule_count != token.move:
+        return _refuse(row, booking, "moved", "The booking was moved after the message with this button.")
+    if now >= token.expires_at or now >= booking.start:
+        return _refuse(row, booking, "too_late", "The booking has started.")
+    target = TARGET_STATUS.get(token.action)
+    if target is not None and booking.status == target:
+        return _refuse(row, booking, "already", f"The booking is already {booking.status}.")
+    try:
+        if token.action == ReplyAction.KEEP:
+            booking = booking_attendance_confirm(actor=row.user, booking_id=booking.pk)
+            _answer(row, booking, "kept")
+        else:
+            reason = "Declined by the staff member (WhatsApp)." if token.action == ReplyAction.DECLINE else ""
+            booking_change_status(actor=row.user, booking_id=booking.pk, status=target, reason=reason)
+            # The booking's own message (confirmed / cancelled, to both) is the answer.
+    except AppError as exc:
+        booking.refresh_from_db()
+        kind = {
+            BookingErrorCode.BOOKING_ALREADY_STARTED: "too_late",
+            BookingErrorCode.INVALID_TRANSITION: "already",
+        }.get(exc.code, "refused")
+        return _refuse(row, booking, kind, f"[{exc.code}] {exc.message}")
+    row.outcome = InboundOutcome.DONE
+    return None
+
+
+def _refuse(row: InboundMessage, booking: Booking, kind: str, reason: str) -> None:
+    row.outcome, row.reason = InboundOutcome.REFUSED, reason[:300]
+    _answer(row, booking, kind)
+
+
+def _answer(row: InboundMessage, booking: Booking, kind: str) -> None:
+    row.save()  # the answer refers to the stored row
+    text = compose_answer(kind=kind, language=row.user.preferred_language, booking=booking)
+    send_reply_answer(inbound=row, booking=booking, recipient=row.user, text=text)
