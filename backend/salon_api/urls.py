@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.common.exceptions import json_not_found
@@ -21,11 +22,18 @@ api_patterns = [
 
 urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
+    # The admin's language switch (POST /i18n/setlang/).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
 ]
 
-handler400 = "apps.common.exceptions.json_bad_request"
-handler403 = "apps.common.exceptions.json_permission_denied"
-handler404 = "apps.common.exceptions.json_not_found"
-handler500 = "apps.common.exceptions.json_server_error"
+admin.site.site_header = _("Salon administration")
+admin.site.site_title = _("Salon")
+admin.site.index_title = _("Run your salon")
+admin.site.site_url = None  # the API has no website of its own to link to
+
+handler400 = "apps.common.exceptions.bad_request"
+handler403 = "apps.common.exceptions.permission_denied"
+handler404 = "apps.common.exceptions.page_not_found"
+handler500 = "apps.common.exceptions.server_error"

@@ -2,12 +2,14 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import ReadOnlyPasswordHashField
+from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import OneTimeCode, User
+from apps.accounts.models import OneTimeCode, Role, User
+from apps.common.admin import SalonScopedAdmin, managed_salon_id, phone_html
 
 
 class UserChangeForm(forms.ModelForm):
-    password = ReadOnlyPasswordHashField(label="Password")
+    password = ReadOnlyPasswordHashField(label=_("Password"))
 
     class Meta:
         model = User
@@ -16,6 +18,7 @@ class UserChangeForm(forms.ModelForm):
             "password",
             "name",
             "preferred_language",
+            "preferred_channel",
             "role",
             "salon",
             "is_active",
@@ -41,22 +44,52 @@ class UserCreationForm(forms.ModelForm):
         return user
 
 
+# What a manager may see and change about the people of their salon: never a
+# role, a salon, admin access, the superuser flag, groups or permissions.
+MANAGER_FIELDS = ["phone", "name", "preferred_language", "preferred_channel", "is_active"]
+
+
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(SalonScopedAdmin, DjangoUserAdmin):
+    """Superusers: everyone. Managers: their salon's staff members and managers
+    (customers are not listed), with the fields above; a person a manager adds is
+    a staff member of their salon."""
+
     form = UserChangeForm
     add_form = UserCreationForm
     ordering = ["id"]
-    list_display = ["id", "phone", "name", "role", "salon", "preferred_language", "is_active"]
+    list_display = ["name", "phone_display", "role", "salon", "preferred_language", "is_active"]
     list_filter = ["role", "salon", "preferred_language", "is_active", "is_staff"]
     search_fields = ["phone", "name"]
     fieldsets = [
         (None, {"fields": ["phone", "password"]}),
-        ("Profile", {"fields": ["name", "preferred_language", "role", "salon"]}),
-        ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
-        ("Dates", {"fields": ["last_login", "date_joined"]}),
+        (_("Profile"), {"fields": ["name", "preferred_language", "preferred_channel", "role", "salon"]}),
+        (_("Access"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"fields": ["phone", "name", "role", "salon", "preferred_language"]})]
     filter_horizontal = ["groups", "user_permissions"]
+
+    @admin.display(description=_("phone"), ordering="phone")
+    def phone_display(self, user):
+        return phone_html(user.phone)
+
+    def get_fieldsets(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().get_fieldsets(request, obj)
+        if obj is None:
+            return [(None, {"fields": ["phone", "name", "preferred_language"]})]
+        return [(None, {"fields": MANAGER_FIELDS})]
+
+    def get_readonly_fields(self, request, obj=None):
+        if not request.user.is_superuser and obj is not None and obj.pk == request.user.pk:
+            return ["is_active"]  # a manager does not lock themselves out
+        return super().get_readonly_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser and not change:
+            obj.role, obj.salon_id, obj.is_staff = Role.STAFF, managed_salon_id(request.user), False
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(OneTimeCode)

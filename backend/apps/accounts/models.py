@@ -2,6 +2,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from apps.common.channels import Channel
 from apps.common.errors import InvalidInput
@@ -9,8 +10,8 @@ from apps.common.phones import normalize_mobile
 
 
 class Language(models.TextChoices):
-    ARABIC = "ar", "Arabic"
-    ENGLISH = "en", "English"
+    ARABIC = "ar", _("Arabic")
+    ENGLISH = "en", _("English")
 
 
 # Reasons recorded on a skipped message.
@@ -19,9 +20,9 @@ OPTED_OUT_REASON = "opted_out"
 
 
 class Role(models.TextChoices):
-    CUSTOMER = "customer", "Customer"
-    STAFF = "staff", "Staff"
-    MANAGER = "manager", "Manager"
+    CUSTOMER = "customer", _("Customer")
+    STAFF = "staff", _("Staff")
+    MANAGER = "manager", _("Manager")
 
 
 class UserManager(BaseUserManager):
@@ -55,15 +56,19 @@ class User(AbstractBaseUser, PermissionsMixin):
     admin before their number is known (they then receive no messages).
     """
 
-    phone = models.CharField(max_length=16, unique=True, null=True, blank=True)
-    name = models.CharField(max_length=150, blank=True)
-    preferred_language = models.CharField(max_length=2, choices=Language.choices, default=Language.ARABIC)
+    phone = models.CharField(max_length=16, unique=True, null=True, blank=True, verbose_name=_("phone"))
+    name = models.CharField(max_length=150, blank=True, verbose_name=_("name"))
+    preferred_language = models.CharField(
+        max_length=2, choices=Language.choices, default=Language.ARABIC, verbose_name=_("preferred language")
+    )
     # Blank: NOTIFICATION_DEFAULT_CHANNEL decides.
-    preferred_channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
+    preferred_channel = models.CharField(
+        max_length=16, choices=Channel.choices, blank=True, verbose_name=_("preferred channel")
+    )
     # Set when the person replied STOP on that channel; they may opt back in at /api/me/.
-    sms_opted_out = models.BooleanField(default=False)
-    whatsapp_opted_out = models.BooleanField(default=False)
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CUSTOMER)
+    sms_opted_out = models.BooleanField(default=False, verbose_name=_("SMS opted out"))
+    whatsapp_opted_out = models.BooleanField(default=False, verbose_name=_("WhatsApp opted out"))
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CUSTOMER, verbose_name=_("role"))
     salon = models.ForeignKey(
         "salons.Salon",
         on_delete=models.PROTECT,
@@ -71,10 +76,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         blank=True,
         related_name="members",
         help_text="The salon a staff member or manager belongs to.",
+        verbose_name=_("salon"),
     )
-    is_active = models.BooleanField(default=True)
-    is_staff = models.BooleanField(default=False, help_text="May log in to the Django admin.")
-    date_joined = models.DateTimeField(default=timezone.now)
+    is_active = models.BooleanField(default=True, verbose_name=_("active"))
+    is_staff = models.BooleanField(
+        default=False, help_text="May log in to the Django admin.", verbose_name=_("admin access")
+    )
+    date_joined = models.DateTimeField(default=timezone.now, verbose_name=_("date joined"))
 
     objects = UserManager()
 
@@ -82,6 +90,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS: list[str] = []
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
@@ -92,7 +102,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name or 'User'} ({self.phone or 'no phone'})"
+        # The phone is isolated left-to-right (U+2066..U+2069) so that an Arabic
+        # name beside it cannot reorder its digits on a right-to-left page.
+        return f"{self.name or _('(no name)')} (\u2066{self.phone or _('no phone')}\u2069)"
+
+    def get_short_name(self) -> str:
+        return self.name or self.phone or ""
 
     def clean(self):
         super().clean()
@@ -117,14 +132,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 class OneTimeCode(models.Model):
     """A login code sent to a phone. Only a keyed hash of the code is stored."""
 
-    phone = models.CharField(max_length=16, db_index=True)
-    code_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    failed_attempts = models.PositiveSmallIntegerField(default=0)
-    used_at = models.DateTimeField(null=True, blank=True)
+    phone = models.CharField(max_length=16, db_index=True, verbose_name=_("phone"))
+    code_hash = models.CharField(max_length=64, verbose_name=_("code hash"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    failed_attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("failed attempts"))
+    used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("used at"))
 
     class Meta:
+        verbose_name = _("one time code")
+        verbose_name_plural = _("one time codes")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["phone", "-created_at"], name="otp_phone_recent")]
 
@@ -136,10 +153,12 @@ class LoginCodeBudget(models.Model):
     """Login codes sent in one window of the global budget (OTP_REQUEST_RATE_GLOBAL),
     across all phones and addresses: counted with one conditional UPDATE."""
 
-    window_start = models.DateTimeField(unique=True)
-    codes_sent = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField(unique=True, verbose_name=_("window start"))
+    codes_sent = models.PositiveIntegerField(default=0, verbose_name=_("codes sent"))
 
     class Meta:
+        verbose_name = _("login code budget")
+        verbose_name_plural = _("login code budgets")
         ordering = ["-window_start"]
 
     def __str__(self) -> str:

@@ -1,14 +1,15 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class BookingStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    CONFIRMED = "confirmed", "Confirmed"
-    CANCELLED = "cancelled", "Cancelled"
-    COMPLETED = "completed", "Completed"
-    NO_SHOW = "no_show", "No-show"
+    PENDING = "pending", _("Pending")
+    CONFIRMED = "confirmed", _("Confirmed")
+    CANCELLED = "cancelled", _("Cancelled")
+    COMPLETED = "completed", _("Completed")
+    NO_SHOW = "no_show", _("No-show")
 
 
 # Bookings that hold their staff member's time.
@@ -25,33 +26,45 @@ ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
 
 
 class Booking(models.Model):
-    salon = models.ForeignKey("salons.Salon", on_delete=models.PROTECT, related_name="bookings")
-    service = models.ForeignKey("salons.Service", on_delete=models.PROTECT, related_name="bookings")
-    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customer_bookings")
-    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff_bookings")
-    start = models.DateTimeField()
-    end = models.DateTimeField()
+    salon = models.ForeignKey(
+        "salons.Salon", on_delete=models.PROTECT, related_name="bookings", verbose_name=_("salon")
+    )
+    service = models.ForeignKey(
+        "salons.Service", on_delete=models.PROTECT, related_name="bookings", verbose_name=_("service")
+    )
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customer_bookings", verbose_name=_("customer")
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff_bookings", verbose_name=_("staff")
+    )
+    start = models.DateTimeField(verbose_name=_("start"))
+    end = models.DateTimeField(verbose_name=_("end"))
     # End plus the service's buffer: the staff member's time this booking holds.
     # The no-overlap rule (and PostgreSQL's exclusion constraint) is over [start, busy_until).
-    busy_until = models.DateTimeField()
-    status = models.CharField(max_length=16, choices=BookingStatus.choices, default=BookingStatus.PENDING)
-    note = models.TextField(max_length=500, blank=True)
+    busy_until = models.DateTimeField(verbose_name=_("busy until"))
+    status = models.CharField(
+        max_length=16, choices=BookingStatus.choices, default=BookingStatus.PENDING, verbose_name=_("status")
+    )
+    note = models.TextField(max_length=500, blank=True, verbose_name=_("note"))
     # Why it was cancelled, when the salon said (a staff member's "Decline").
-    cancellation_reason = models.CharField(max_length=200, blank=True)
+    cancellation_reason = models.CharField(max_length=200, blank=True, verbose_name=_("cancellation reason"))
     # The customer's own "I'll be there" (a WhatsApp reply); not the salon's confirmation.
-    customer_confirmed_at = models.DateTimeField(null=True, blank=True)
+    customer_confirmed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("customer confirmed at"))
     # Counts moves of the booking; each move's notifications are keyed by it.
-    reschedule_count = models.PositiveIntegerField(default=0)
+    reschedule_count = models.PositiveIntegerField(default=0, verbose_name=_("reschedule count"))
     # Reminders whose moment came before this (the booking was made or moved, or
     # its salon's reminder settings changed) are not sent.
-    reminders_from = models.DateTimeField(default=timezone.now)
+    reminders_from = models.DateTimeField(default=timezone.now, verbose_name=_("reminders from"))
     # The earliest moment one of its reminders is due and not yet written; the
     # reminder scan reads this (indexed) column only. None: nothing left to remind.
-    next_reminder_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    next_reminder_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next reminder at"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("booking")
+        verbose_name_plural = _("bookings")
         ordering = ["start", "id"]
         indexes = [
             models.Index(fields=["staff", "start"], name="booking_staff_start"),
@@ -71,7 +84,9 @@ class Booking(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Booking #{self.pk} {self.service_id} {self.start:%Y-%m-%d %H:%M} ({self.status})"
+        # Reads the salon, the service and the customer: load them with the booking.
+        when = timezone.localtime(self.start, self.salon.tz).strftime("%Y-%m-%d %H:%M")
+        return f"#{self.pk} {self.service.name}, {when}, {self.customer.name or self.customer.phone}"
 
     @property
     def is_active(self) -> bool:

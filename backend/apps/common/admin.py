@@ -1,25 +1,63 @@
-"""What every admin a salon manager can reach shares: rows scoped to their salon."""
+"""What every admin a salon manager can reach shares.
+
+A manager sees, changes and chooses only their own salon's rows; another
+salon's row does not exist for them (404, as in the API). Superusers see all.
+Times are shown in the salon's time zone, with the zone named; phone numbers are
+isolated from the text direction (Arabic pages are right to left).
+"""
+
+from datetime import datetime
 
 from django.contrib import admin
+from django.http import Http404
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import Role
 
 
 def managed_salon_id(user) -> int | None:
-    """The salon a manager runs in the admin; None for superusers (everything) and for
-    anyone else (nothing)."""
-    if user.is_superuser or user.role != Role.MANAGER:
+    """The salon a manager runs in the admin; None for anyone else."""
+    if user.is_superuser or getattr(user, "role", None) != Role.MANAGER:
         return None
     return user.salon_id
 
 
-class SalonScopedAdmin(admin.ModelAdmin):
-    """A manager sees, changes and chooses only their salon's rows; superusers see all.
+def salon_people(salon_id: int | None):
+    """The staff members and managers of a salon, for choice lists."""
+    from apps.accounts.models import User
 
-    ``salon_path`` is the lookup from the model to its salon's id.
+    return User.objects.filter(salon_id=salon_id, role__in=[Role.STAFF, Role.MANAGER], is_active=True)
+
+
+def phone_html(phone: str | None):
+    """A phone number that keeps its left-to-right order on a right-to-left page."""
+    return format_html('<bdi dir="ltr">{}</bdi>', phone) if phone else "—"
+
+
+def person_html(user) -> str:
+    """A person's name and phone, for list columns."""
+    if user is None:
+        return "—"
+    return format_html("{} {}", user.name or _("(no name)"), phone_html(user.phone))
+
+
+def local_time(moment: datetime | None, tz) -> str:
+    """``2026-03-01 10:00`` in ``tz`` (the salon's zone)."""
+    return timezone.localtime(moment, tz).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+class SalonScopedAdmin(admin.ModelAdmin):
+    """Rows, choices and objects of the manager's salon only.
+
+    ``salon_path``: the lookup from the model to its salon's id.
+    ``people_fields``: foreign keys and many-to-many fields whose choices are the
+    salon's staff members and managers (never customers, never other salons').
     """
 
     salon_path = "salon_id"
+    people_fields: tuple[str, ...] = ()
 
     def get_queryset(self, request):
         rows = super().get_queryset(request)
@@ -28,9 +66,33 @@ class SalonScopedAdmin(admin.ModelAdmin):
         salon_id = managed_salon_id(request.user)
         return rows.filter(**{self.salon_path: salon_id}) if salon_id else rows.none()
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "salon" and not request.user.is_superuser:
-            from apps.salons.models import Salon
+    def get_object(self, request, object_id, from_field=None):
+        found = super().get_object(request, object_id, from_field)
+        if found is None:
+            # Missing or another salon's: the same 404 (Django would redirect with
+            # "doesn't exist", telling apart what a manager may not know).
+            raise Http404(_("Not found."))
+        return found
 
-            kwargs["queryset"] = Salon.objects.filter(pk=managed_salon_id(request.user))
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if not request.user.is_superuser:
+            salon_id = managed_salon_id(request.user)
+            if db_field.name == "salon":
+                from apps.salons.models import Salon
+
+                kwargs["queryset"] = Salon.objects.filter(pk=salon_id)
+            elif db_field.name in self.people_fields:
+                kwargs["queryset"] = salon_people(salon_id)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if not request.user.is_superuser and db_field.name in self.people_fields:
+            kwargs["queryset"] = salon_people(managed_salon_id(request.user))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_list_filter(self, request):
+        # A manager has one salon: a salon filter would only offer theirs.
+        filters = super().get_list_filter(request)
+        if request.user.is_superuser:
+            return filters
+        return [f for f in filters if f not in ("salon", "staff__salon", "booking__salon")]

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -135,3 +136,25 @@ def json_bad_request(request, exception=None):
 
 def json_permission_denied(request, exception=None):
     return JsonResponse(error_body(Code.PERMISSION_DENIED, "Permission denied."), status=status.HTTP_403_FORBIDDEN)
+
+
+# Django-level refusals (handler400/403/404/500): the API's JSON under /api/, the
+# ordinary HTML pages elsewhere (the admin is a website for people).
+def _api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request, exception=None):
+    return json_bad_request(request) if _api(request) else defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    return json_permission_denied(request) if _api(request) else defaults.permission_denied(request, exception)
+
+
+def page_not_found(request, exception=None):
+    return json_not_found(request) if _api(request) else defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    return json_server_error(request) if _api(request) else defaults.server_error(request)

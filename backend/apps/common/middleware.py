@@ -1,11 +1,15 @@
 """Request plumbing that keeps every /api/ answer in the API's JSON shape."""
 
 import logging
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
 from django.urls import Resolver404, resolve
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 
 from apps.common.dependencies import log_unavailable, unavailable_dependency, unavailable_response
 from apps.common.exceptions import json_bad_request, json_not_found, json_permission_denied, json_server_error
@@ -58,3 +62,32 @@ def _serves(path: str, urlconf) -> bool:
         return resolve(path, urlconf).func is not json_not_found
     except Resolver404:
         return False
+
+
+class AdminLocaleMiddleware:
+    """In the admin, a manager works in their salon's time zone (date filters such as
+    "Today" follow the salon's days) and in their language: the one they switched
+    to (the language cookie set by /i18n/setlang/), else their preferred language."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/admin/"):
+            return self.get_response(request)
+        user = request.user
+        languages = {code for code, _ in settings.LANGUAGES}
+        language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if language not in languages:
+            language = getattr(user, "preferred_language", None) if user.is_authenticated else None
+        if language not in languages:
+            language = settings.LANGUAGE_CODE
+        salon = getattr(user, "salon", None) if user.is_authenticated and not user.is_superuser else None
+        zone = salon.tz if salon else ZoneInfo(settings.SALON_DEFAULT_TIME_ZONE)
+        request.salon_time_zone = zone.key
+        with translation.override(language), timezone.override(zone):
+            request.LANGUAGE_CODE = language
+            response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        patch_vary_headers(response, ["Cookie"])
+        return response

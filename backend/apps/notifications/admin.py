@@ -2,8 +2,10 @@ from collections import Counter
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
 
-from apps.common.admin import SalonScopedAdmin
+from apps.common.admin import SalonScopedAdmin, local_time, person_html, phone_html
 from apps.notifications.delivery import RESEND_RESULT_TEXT, ResendResult, notification_resend
 from apps.notifications.models import (
     DeliveryAttempt,
@@ -36,24 +38,26 @@ class DeliveryAttemptInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="duration (ms)")
+    @admin.display(description=_("duration (ms)"))
     def duration(self, attempt: DeliveryAttempt) -> int:
         return attempt.duration_ms
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(SalonScopedAdmin):
     """The audit of every message: read-only, filterable, failed ones resendable."""
 
-    list_display = ["id", "booking", "recipient", "event", "channel", "status", "attempts", "created_at", "sent_at"]
-    list_filter = ["event", "status", "channel", "provider"]
-    search_fields = ["phone", "provider_message_id", "booking__id"]
-    list_select_related = ["booking", "recipient"]
-    date_hierarchy = "created_at"
+    salon_path = "booking__salon_id"
+    list_display = ["created_local", "event", "recipient_display", "channel", "status", "reason_short"]
+    list_filter = ["status", "event", "channel", "provider", "booking__salon"]
+    search_fields = ["phone", "provider_message_id", "=booking__id"]
+    list_select_related = ["booking__salon", "recipient"]
+    ordering = ["-created_at", "-id"]
+    list_per_page = 50
     readonly_fields = [
         "booking",
-        "recipient",
-        "phone",
+        "recipient_display",
+        "phone_display",
         "event",
         "channel",
         "sequence",
@@ -72,6 +76,34 @@ class NotificationAdmin(admin.ModelAdmin):
     inlines = [DeliveryAttemptInline]
     actions = ["resend_failed"]
 
+    @admin.display(description=_("created (salon time)"), ordering="created_at")
+    def created_local(self, notification):
+        return local_time(notification.created_at, notification.booking.salon.tz)
+
+    @admin.display(description=_("recipient"), ordering="recipient__name")
+    def recipient_display(self, notification):
+        return person_html(notification.recipient)
+
+    @admin.display(description=_("phone as sent"))
+    def phone_display(self, notification):
+        return phone_html(notification.phone)
+
+    @admin.display(description=_("reason"))
+    def reason_short(self, notification):
+        return Truncator(notification.reason).chars(80) if notification.reason else ""
+
+    @admin.display(description=_("received (salon time)"), ordering="received_at")
+    def received_local(self, message):
+        return local_time(message.received_at, message.salon.tz if message.salon else None)
+
+    @admin.display(description=_("sender"))
+    def sender(self, message):
+        return person_html(message.user) if message.user else phone_html(message.phone)
+
+    @admin.display(description=_("text"))
+    def text_short(self, message):
+        return Truncator(message.button_text or message.text).chars(80)
+
     def has_add_permission(self, request):
         return False
 
@@ -81,7 +113,7 @@ class NotificationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Resend failed notifications")
+    @admin.action(description=_("Resend failed notifications"), permissions=["view"])
     def resend_failed(self, request, queryset):
         results = Counter(notification_resend(notification=notification) for notification in queryset)
         queued = results.pop(ResendResult.QUEUED, 0)
@@ -144,10 +176,11 @@ class SalonNotificationSettingsAdmin(SalonScopedAdmin):
 class InboundMessageAdmin(SalonScopedAdmin):
     """What people sent us: button replies (and what they did), STOP, text. Read-only."""
 
-    list_display = ["received_at", "phone", "user", "booking", "action", "outcome", "text", "reason"]
+    list_display = ["received_local", "sender", "action", "outcome", "text_short", "reason"]
     list_filter = ["outcome", "action", "channel"]
     search_fields = ["phone", "text"]
-    list_select_related = ["user", "booking"]
+    list_select_related = ["user", "salon"]
+    ordering = ["-received_at", "-id"]
     fields = [
         "received_at",
         "channel",
@@ -163,6 +196,18 @@ class InboundMessageAdmin(SalonScopedAdmin):
         "reason",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_("received (salon time)"), ordering="received_at")
+    def received_local(self, message):
+        return local_time(message.received_at, message.salon.tz if message.salon else None)
+
+    @admin.display(description=_("sender"))
+    def sender(self, message):
+        return person_html(message.user) if message.user else phone_html(message.phone)
+
+    @admin.display(description=_("text"))
+    def text_short(self, message):
+        return Truncator(message.button_text or message.text).chars(80)
 
     def has_add_permission(self, request):
         return False

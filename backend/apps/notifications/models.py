@@ -4,26 +4,27 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from apps.common.channels import Channel
 
 
 class NotificationEvent(models.TextChoices):
-    BOOKING_CREATED = "booking_created", "Booking created"
-    BOOKING_CONFIRMED = "booking_confirmed", "Booking confirmed"
-    BOOKING_CANCELLED = "booking_cancelled", "Booking cancelled"
-    BOOKING_RESCHEDULED = "booking_rescheduled", "Booking rescheduled"
-    BOOKING_REMINDER = "booking_reminder", "Booking reminder"
-    BOOKING_COMPLETED = "booking_completed", "Booking completed (thank-you)"
-    BOOKING_NO_SHOW = "booking_no_show", "Booking no-show"
-    REPLY_ANSWER = "reply_answer", "Answer to a reply"
+    BOOKING_CREATED = "booking_created", _("Booking created")
+    BOOKING_CONFIRMED = "booking_confirmed", _("Booking confirmed")
+    BOOKING_CANCELLED = "booking_cancelled", _("Booking cancelled")
+    BOOKING_RESCHEDULED = "booking_rescheduled", _("Booking rescheduled")
+    BOOKING_REMINDER = "booking_reminder", _("Booking reminder")
+    BOOKING_COMPLETED = "booking_completed", _("Booking completed (thank-you)")
+    BOOKING_NO_SHOW = "booking_no_show", _("Booking no-show")
+    REPLY_ANSWER = "reply_answer", _("Answer to a reply")
 
 
 class NotificationStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    SKIPPED = "skipped", "Skipped"
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
 
 
 # The one channel vocabulary (apps/common/channels.py), under the name SPEC.md fixes here.
@@ -37,51 +38,68 @@ class Notification(models.Model):
     the transaction that changed the booking, then delivered after commit.
     """
 
-    booking = models.ForeignKey("bookings.Booking", on_delete=models.PROTECT, related_name="notifications")
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications")
-    phone = models.CharField("phone as sent", max_length=16, blank=True)
-    event = models.CharField(max_length=32, choices=NotificationEvent.choices)
-    channel = models.CharField(max_length=16, choices=NotificationChannel.choices)
+    booking = models.ForeignKey(
+        "bookings.Booking", on_delete=models.PROTECT, related_name="notifications", verbose_name=_("booking")
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications", verbose_name=_("recipient")
+    )
+    phone = models.CharField(_("phone as sent"), max_length=16, blank=True)
+    event = models.CharField(max_length=32, choices=NotificationEvent.choices, verbose_name=_("event"))
+    channel = models.CharField(max_length=16, choices=NotificationChannel.choices, verbose_name=_("channel"))
     # 0 for one-off events; the booking's move number for reschedules and
     # reminders, so that every move is told once and reminded anew.
-    sequence = models.PositiveIntegerField(default=0)
+    sequence = models.PositiveIntegerField(default=0, verbose_name=_("sequence"))
     # Reminders: how many minutes before the start this one is (0 for other events).
-    reminder_offset_minutes = models.PositiveIntegerField(default=0)
+    reminder_offset_minutes = models.PositiveIntegerField(default=0, verbose_name=_("reminder (minutes before)"))
     status = models.CharField(
-        max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING, db_index=True
+        max_length=16,
+        choices=NotificationStatus.choices,
+        default=NotificationStatus.PENDING,
+        db_index=True,
+        verbose_name=_("status"),
     )
-    provider = models.CharField(max_length=32, blank=True)
-    message = models.TextField()
-    reason = models.TextField("reason for failure or skip", blank=True)
-    provider_message_id = models.CharField(max_length=128, blank=True, db_index=True)
+    provider = models.CharField(max_length=32, blank=True, verbose_name=_("provider"))
+    message = models.TextField(verbose_name=_("message"))
+    reason = models.TextField(_("reason for failure or skip"), blank=True)
+    provider_message_id = models.CharField(
+        max_length=128, blank=True, db_index=True, verbose_name=_("provider message id")
+    )
     # WhatsApp template for this message (name and ordered variables, in `language`).
-    template = models.CharField(max_length=64, blank=True)
-    language = models.CharField(max_length=2, blank=True)
-    variables = models.JSONField(default=list, blank=True)
+    template = models.CharField(max_length=64, blank=True, verbose_name=_("template"))
+    language = models.CharField(max_length=2, blank=True, verbose_name=_("language"))
+    variables = models.JSONField(default=list, blank=True, verbose_name=_("variables"))
     # WhatsApp quick-reply payloads (signed tokens), in the template's button order.
-    buttons = models.JSONField(default=list, blank=True)
+    buttons = models.JSONField(default=list, blank=True, verbose_name=_("buttons"))
     # An answer to an inbound message (event reply_answer): at most one per message.
     inbound = models.OneToOneField(
-        "notifications.InboundMessage", on_delete=models.PROTECT, null=True, blank=True, related_name="answer"
+        "notifications.InboundMessage",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="answer",
+        verbose_name=_("inbound"),
     )
     # What the provider reported after accepting the message (delivery reports).
-    delivery_status = models.CharField(max_length=16, blank=True)
-    delivery_updated_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    read_at = models.DateTimeField(null=True, blank=True)
+    delivery_status = models.CharField(max_length=16, blank=True, verbose_name=_("delivery status"))
+    delivery_updated_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivery updated at"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
+    read_at = models.DateTimeField(null=True, blank=True, verbose_name=_("read at"))
     # Provider calls made for this row, over its whole life (see DeliveryAttempt).
-    attempts = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
     # Transient failures are retried until then (NOTIFICATION_RETRY_DEADLINE_SECONDS
     # after the row was queued, or resent); a message about an appointment also
     # gives up at the appointment's start.
-    retry_until = models.DateTimeField(null=True, blank=True)
+    retry_until = models.DateTimeField(null=True, blank=True, verbose_name=_("retry until"))
     # A worker owns the row until then; after it, another may pick it up.
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed until"))
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -98,37 +116,43 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["status", "created_at"], name="notification_status_created")]
 
     def __str__(self) -> str:
-        return f"{self.event} to {self.recipient_id} via {self.channel}: {self.status}"
+        return f"{self.get_event_display()} ({self.get_channel_display()}): {self.get_status_display()}"
 
 
 class AttemptOutcome(models.TextChoices):
-    SENT = "sent", "Sent"
-    TRANSIENT_ERROR = "transient_error", "Transient error (retried)"
-    PERMANENT_ERROR = "permanent_error", "Permanent error"
-    OPTED_OUT = "opted_out", "Recipient opted out"
+    SENT = "sent", _("Sent")
+    TRANSIENT_ERROR = "transient_error", _("Transient error (retried)")
+    PERMANENT_ERROR = "permanent_error", _("Permanent error")
+    OPTED_OUT = "opted_out", _("Recipient opted out")
 
 
 class DeliveryAttempt(models.Model):
     """One provider call for one notification: when, how long, and what came back."""
 
-    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="delivery_attempts")
-    number = models.PositiveIntegerField(help_text="1 for the first call of this notification.")
-    provider = models.CharField(max_length=32)
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField()
-    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
-    provider_message_id = models.CharField(max_length=128, blank=True)
-    error_code = models.CharField(max_length=64, blank=True)
-    error_message = models.TextField(blank=True)
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="delivery_attempts", verbose_name=_("notification")
+    )
+    number = models.PositiveIntegerField(
+        help_text="1 for the first call of this notification.", verbose_name=_("number")
+    )
+    provider = models.CharField(max_length=32, verbose_name=_("provider"))
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    finished_at = models.DateTimeField(verbose_name=_("finished at"))
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices, verbose_name=_("outcome"))
+    provider_message_id = models.CharField(max_length=128, blank=True, verbose_name=_("provider message id"))
+    error_code = models.CharField(max_length=64, blank=True, verbose_name=_("error code"))
+    error_message = models.TextField(blank=True, verbose_name=_("error message"))
 
     class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
         ordering = ["notification_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["notification", "number"], name="delivery_attempt_once_per_number"),
         ]
 
     def __str__(self) -> str:
-        return f"attempt {self.number}: {self.get_outcome_display()}"
+        return _("attempt %(number)s: %(outcome)s") % {"number": self.number, "outcome": self.get_outcome_display()}
 
     @property
     def duration_ms(self) -> int:
@@ -154,27 +178,33 @@ class SalonNotificationSettings(models.Model):
     A salon without a row uses the defaults (``for_salon``).
     """
 
-    salon = models.OneToOneField("salons.Salon", on_delete=models.CASCADE, related_name="notification_settings")
+    salon = models.OneToOneField(
+        "salons.Salon", on_delete=models.CASCADE, related_name="notification_settings", verbose_name=_("salon")
+    )
     reminder_offsets_minutes = models.JSONField(
-        "reminders (minutes before the start)",
+        _("reminders (minutes before the start)"),
         default=default_reminder_offsets,
         validators=[validate_reminder_offsets],
         help_text="The customer gets one reminder at each; the staff member at the shortest.",
     )
-    quiet_hours_start = models.TimeField(default=time(22, 0), help_text="Salon local time.")
-    quiet_hours_end = models.TimeField(
-        default=time(8, 0), help_text="Salon local time. Equal to the start: no quiet hours."
+    quiet_hours_start = models.TimeField(
+        default=time(22, 0), help_text="Salon local time.", verbose_name=_("quiet hours start")
     )
-    send_completed = models.BooleanField("send the thank-you after a visit", default=True)
-    review_url = models.URLField("review link in the thank-you", blank=True)
-    send_no_show = models.BooleanField("send the no-show notice", default=True)
+    quiet_hours_end = models.TimeField(
+        default=time(8, 0),
+        help_text="Salon local time. Equal to the start: no quiet hours.",
+        verbose_name=_("quiet hours end"),
+    )
+    send_completed = models.BooleanField(_("send the thank-you after a visit"), default=True)
+    review_url = models.URLField(_("review link in the thank-you"), blank=True)
+    send_no_show = models.BooleanField(_("send the no-show notice"), default=True)
 
     class Meta:
-        verbose_name = "salon message settings"
-        verbose_name_plural = "salon message settings"
+        verbose_name = _("salon message settings")
+        verbose_name_plural = _("salon message settings")
 
     def __str__(self) -> str:
-        return f"Message settings of {self.salon}"
+        return _("Message settings of %(salon)s") % {"salon": self.salon}
 
     @classmethod
     def for_salon(cls, salon) -> "SalonNotificationSettings":
@@ -186,49 +216,66 @@ class SalonNotificationSettings(models.Model):
 
 
 class ReplyAction(models.TextChoices):
-    KEEP = "keep", "I'll be there"
-    CANCEL = "cancel", "Cancel"
-    CONFIRM = "confirm", "Confirm"
-    DECLINE = "decline", "Decline"
-    STOP = "stop", "Stop messages"
+    KEEP = "keep", _("I'll be there")
+    CANCEL = "cancel", _("Cancel")
+    CONFIRM = "confirm", _("Confirm")
+    DECLINE = "decline", _("Decline")
+    STOP = "stop", _("Stop messages")
 
 
 class InboundOutcome(models.TextChoices):
-    DONE = "done", "Done"
-    REFUSED = "refused", "Refused by the booking rules"
-    IGNORED = "ignored", "Ignored (not a valid reply)"
-    OPTED_OUT = "opted_out", "Opted out"
-    STORED = "stored", "Stored (a text message)"
+    DONE = "done", _("Done")
+    REFUSED = "refused", _("Refused by the booking rules")
+    IGNORED = "ignored", _("Ignored (not a valid reply)")
+    OPTED_OUT = "opted_out", _("Opted out")
+    STORED = "stored", _("Stored (a text message)")
 
 
 class InboundMessage(models.Model):
     """A message a person sent us (a quick-reply button, or text), stored once per
     provider message id: providers redeliver webhooks, a replay changes nothing."""
 
-    provider = models.CharField(max_length=32)
-    provider_message_id = models.CharField(max_length=128)
-    channel = models.CharField(max_length=16, choices=Channel.choices)
-    phone = models.CharField("sender", max_length=32)
-    text = models.TextField(blank=True)
-    button_text = models.CharField(max_length=128, blank=True)
-    button_payload = models.CharField(max_length=256, blank=True)
-    received_at = models.DateTimeField(default=timezone.now)
+    provider = models.CharField(max_length=32, verbose_name=_("provider"))
+    provider_message_id = models.CharField(max_length=128, verbose_name=_("provider message id"))
+    channel = models.CharField(max_length=16, choices=Channel.choices, verbose_name=_("channel"))
+    phone = models.CharField(_("sender"), max_length=32)
+    text = models.TextField(blank=True, verbose_name=_("text"))
+    button_text = models.CharField(max_length=128, blank=True, verbose_name=_("button text"))
+    button_payload = models.CharField(max_length=256, blank=True, verbose_name=_("button payload"))
+    received_at = models.DateTimeField(default=timezone.now, verbose_name=_("received at"))
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_messages"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inbound_messages",
+        verbose_name=_("user"),
     )
     # The booking the reply acted on, or the sender's latest booking for a text.
     booking = models.ForeignKey(
-        "bookings.Booking", on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_messages"
+        "bookings.Booking",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inbound_messages",
+        verbose_name=_("booking"),
     )
     salon = models.ForeignKey(
-        "salons.Salon", on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_messages"
+        "salons.Salon",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inbound_messages",
+        verbose_name=_("salon"),
     )
-    action = models.CharField(max_length=16, choices=ReplyAction.choices, blank=True)
-    outcome = models.CharField(max_length=16, choices=InboundOutcome.choices)
-    reason = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=16, choices=ReplyAction.choices, blank=True, verbose_name=_("action"))
+    outcome = models.CharField(max_length=16, choices=InboundOutcome.choices, verbose_name=_("outcome"))
+    reason = models.CharField(max_length=300, blank=True, verbose_name=_("reason"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("inbound message")
+        verbose_name_plural = _("inbound messages")
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["provider", "provider_message_id"], name="inbound_once_per_message"),

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.common.admin import SalonScopedAdmin
 from apps.salons.models import Salon, SalonClosure, Service, StaffTimeOff, WorkingHours
 
 
@@ -10,33 +11,43 @@ class ServiceInline(admin.TabularInline):
 
 
 @admin.register(Salon)
-class SalonAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "name_ar", "time_zone"]
+class SalonAdmin(SalonScopedAdmin):
+    salon_path = "id"
+    list_display = ["name", "name_ar", "address", "time_zone"]
     search_fields = ["name", "name_ar"]
     inlines = [ServiceInline]
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "name_ar", "salon", "duration_minutes", "buffer_minutes", "price", "is_active"]
-    list_filter = ["salon", "is_active"]
+class ServiceAdmin(SalonScopedAdmin):
+    people_fields = ("staff_members",)
+    list_display = ["name", "name_ar", "salon", "duration_minutes", "buffer_minutes", "price", "is_active"]
+    list_filter = ["is_active", "salon"]
     search_fields = ["name", "name_ar"]
+    list_select_related = ["salon"]
     filter_horizontal = ["staff_members"]
 
 
 @admin.register(WorkingHours)
-class WorkingHoursAdmin(admin.ModelAdmin):
+class WorkingHoursAdmin(SalonScopedAdmin):
+    salon_path = "staff__salon_id"
+    people_fields = ("staff",)
     list_display = ["staff", "weekday", "start_time", "end_time"]
     list_filter = ["weekday", "staff__salon"]
+    list_select_related = ["staff"]
 
 
 @admin.register(SalonClosure)
-class SalonClosureAdmin(admin.ModelAdmin):
-    list_display = ["salon", "start_date", "end_date", "reason"]
+class SalonClosureAdmin(SalonScopedAdmin):
+    list_display = ["start_date", "end_date", "reason", "salon"]
     list_filter = ["salon"]
+    list_select_related = ["salon"]
 
 
 @admin.register(StaffTimeOff)
-class StaffTimeOffAdmin(admin.ModelAdmin):
+class StaffTimeOffAdmin(SalonScopedAdmin):
+    salon_path = "staff__salon_id"
+    people_fields = ("staff",)
     list_display = ["staff", "start", "end", "reason"]
     list_filter = ["staff__salon"]
+    list_select_related = ["staff"]

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 def validate_time_zone(value: str) -> None:
@@ -18,13 +19,17 @@ def default_time_zone() -> str:
 
 
 class Salon(models.Model):
-    name = models.CharField(max_length=120)
-    name_ar = models.CharField("Arabic name", max_length=120, blank=True)
-    address = models.CharField(max_length=255, blank=True)
-    time_zone = models.CharField(max_length=64, default=default_time_zone, validators=[validate_time_zone])
-    created_at = models.DateTimeField(default=timezone.now)
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    name_ar = models.CharField(_("Arabic name"), max_length=120, blank=True)
+    address = models.CharField(max_length=255, blank=True, verbose_name=_("address"))
+    time_zone = models.CharField(
+        max_length=64, default=default_time_zone, validators=[validate_time_zone], verbose_name=_("time zone")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("salon")
+        verbose_name_plural = _("salons")
         ordering = ["name", "id"]
 
     def __str__(self) -> str:
@@ -39,28 +44,34 @@ class Salon(models.Model):
 
 
 class Service(models.Model):
-    salon = models.ForeignKey(Salon, on_delete=models.PROTECT, related_name="services")
-    name = models.CharField(max_length=120)
-    name_ar = models.CharField("Arabic name", max_length=120, blank=True)
-    duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(5), MaxValueValidator(600)])
+    salon = models.ForeignKey(Salon, on_delete=models.PROTECT, related_name="services", verbose_name=_("salon"))
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    name_ar = models.CharField(_("Arabic name"), max_length=120, blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(5), MaxValueValidator(600)], verbose_name=_("duration (minutes)")
+    )
     price = models.DecimalField(
-        "price (SAR)", max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+        _("price (SAR)"), max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
     buffer_minutes = models.PositiveSmallIntegerField(
         default=0,
         validators=[MaxValueValidator(120)],
         help_text="Time kept free after each appointment (cleaning, preparation).",
+        verbose_name=_("buffer (minutes)"),
     )
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
     staff_members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         related_name="services_performed",
         blank=True,
         limit_choices_to={"role__in": ["staff", "manager"]},
         help_text="Staff members of this salon who perform the service.",
+        verbose_name=_("staff members"),
     )
 
     class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
         ordering = ["salon_id", "name", "id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(duration_minutes__gte=5), name="service_duration_at_least_5"),
@@ -75,13 +86,13 @@ class Service(models.Model):
 
 
 class Weekday(models.IntegerChoices):
-    MONDAY = 0, "Monday"
-    TUESDAY = 1, "Tuesday"
-    WEDNESDAY = 2, "Wednesday"
-    THURSDAY = 3, "Thursday"
-    FRIDAY = 4, "Friday"
-    SATURDAY = 5, "Saturday"
-    SUNDAY = 6, "Sunday"
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
 
 
 class WorkingHours(models.Model):
@@ -90,14 +101,17 @@ class WorkingHours(models.Model):
     Several intervals per weekday make a split shift.
     """
 
-    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="working_hours")
-    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
-    start_time = models.TimeField()
-    end_time = models.TimeField()
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="working_hours", verbose_name=_("staff")
+    )
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, verbose_name=_("weekday"))
+    start_time = models.TimeField(verbose_name=_("start time"))
+    end_time = models.TimeField(verbose_name=_("end time"))
 
     class Meta:
+        verbose_name = _("working hours")
         ordering = ["staff_id", "weekday", "start_time"]
-        verbose_name_plural = "working hours"
+        verbose_name_plural = _("working hours")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(end_time__gt=models.F("start_time")),
@@ -113,12 +127,14 @@ class WorkingHours(models.Model):
 class SalonClosure(models.Model):
     """Whole local days the salon is closed (a holiday such as Eid)."""
 
-    salon = models.ForeignKey(Salon, on_delete=models.CASCADE, related_name="closures")
-    start_date = models.DateField()
-    end_date = models.DateField(help_text="Last closed day (inclusive).")
-    reason = models.CharField(max_length=120, blank=True)
+    salon = models.ForeignKey(Salon, on_delete=models.CASCADE, related_name="closures", verbose_name=_("salon"))
+    start_date = models.DateField(verbose_name=_("start date"))
+    end_date = models.DateField(help_text="Last closed day (inclusive).", verbose_name=_("end date"))
+    reason = models.CharField(max_length=120, blank=True, verbose_name=_("reason"))
 
     class Meta:
+        verbose_name = _("salon closure")
+        verbose_name_plural = _("salon closures")
         ordering = ["salon_id", "start_date"]
         constraints = [
             models.CheckConstraint(
@@ -135,14 +151,17 @@ class SalonClosure(models.Model):
 class StaffTimeOff(models.Model):
     """A staff member's absence: a day off, leave, or a few hours."""
 
-    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_off")
-    start = models.DateTimeField()
-    end = models.DateTimeField()
-    reason = models.CharField(max_length=120, blank=True)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_off", verbose_name=_("staff")
+    )
+    start = models.DateTimeField(verbose_name=_("start"))
+    end = models.DateTimeField(verbose_name=_("end"))
+    reason = models.CharField(max_length=120, blank=True, verbose_name=_("reason"))
 
     class Meta:
+        verbose_name = _("staff time off")
         ordering = ["staff_id", "start"]
-        verbose_name_plural = "staff time off"
+        verbose_name_plural = _("staff time off")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(end__gt=models.F("start")),

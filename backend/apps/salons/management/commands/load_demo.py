@@ -10,20 +10,37 @@ from django.db import transaction
 from apps.accounts.models import Language, Role, User
 from apps.salons.models import Salon, Service, WorkingHours
 
+# What the "Salon managers" group may do in the admin, always within their own
+# salon (apps/common/admin.SalonScopedAdmin): run bookings, read messages, keep
+# services, hours, closures, time off and message settings, and their staff.
 MANAGER_PERMISSIONS = [
     "view_booking",
     "change_booking",
     "view_notification",
+    "view_inboundmessage",
+    "view_salon",
+    "change_salon",
     "view_service",
+    "add_service",
     "change_service",
     "view_workinghours",
     "add_workinghours",
     "change_workinghours",
     "delete_workinghours",
+    "view_salonclosure",
+    "add_salonclosure",
+    "change_salonclosure",
+    "delete_salonclosure",
+    "view_stafftimeoff",
+    "add_stafftimeoff",
+    "change_stafftimeoff",
+    "delete_stafftimeoff",
     "view_salonnotificationsettings",
     "add_salonnotificationsettings",
     "change_salonnotificationsettings",
-    "view_inboundmessage",
+    "view_user",
+    "add_user",
+    "change_user",
 ]
 
 
