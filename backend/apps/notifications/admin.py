@@ -140,11 +140,11 @@ class MinutesListField(forms.CharField):
 
 class SalonNotificationSettingsForm(forms.ModelForm):
     reminder_offsets_minutes = MinutesListField(
-        label="Reminders (minutes before the start)",
+        label=_("Reminders (minutes before the start)"),
         help_text="For example 1440, 120: a day and two hours before. The staff member hears at the shortest.",
     )
     # A link typed without a scheme is https (Django 6's default; said here to be explicit today).
-    review_url = forms.URLField(label="Review link in the thank-you", required=False, assume_scheme="https")
+    review_url = forms.URLField(label=_("Review link in the thank-you"), required=False, assume_scheme="https")
 
     class Meta:
         model = SalonNotificationSettings
