@@ -93,6 +93,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "apps.common.metrics.MiddlewareTimer",
+    "apps.common.middleware.NulByteMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin, Swagger UI) from this process, compressed, also with DEBUG off.
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -5,16 +5,30 @@ from apps.common.fields import IdField, OffsetOptionalDateTimeField
 
 
 class BookingSerializer(serializers.ModelSerializer):
-    """A booking as clients see it; times in the salon's time zone, with offset."""
+    """A booking as clients see it; times in the salon's time zone, with offset, and
+    the names a reader needs (loaded with the booking: no query per row)."""
+
+    salon_name = serializers.CharField(source="salon.name", read_only=True)
+    salon_name_ar = serializers.CharField(source="salon.name_ar", read_only=True)
+    service_name = serializers.CharField(source="service.name", read_only=True)
+    service_name_ar = serializers.CharField(source="service.name_ar", read_only=True)
+    staff_name = serializers.CharField(source="staff.name", read_only=True)
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
 
     class Meta:
         model = Booking
         fields = [
             "id",
             "salon",
+            "salon_name",
+            "salon_name_ar",
             "service",
+            "service_name",
+            "service_name_ar",
             "customer",
+            "customer_name",
             "staff",
+            "staff_name",
             "start",
             "end",
             "status",

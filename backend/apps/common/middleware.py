@@ -5,16 +5,43 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 
 from apps.common.dependencies import log_unavailable, unavailable_dependency, unavailable_response
-from apps.common.exceptions import json_bad_request, json_not_found, json_permission_denied, json_server_error
+from apps.common.error_codes import CommonErrorCode
+from apps.common.exceptions import (
+    bad_request,
+    error_body,
+    json_bad_request,
+    json_not_found,
+    json_permission_denied,
+    json_server_error,
+)
 
 logger = logging.getLogger("salon.api")
+
+
+class NulByteMiddleware:
+    """A NUL byte in the path or the query string is a 400 before any view runs:
+    no text we store can hold one, and PostgreSQL refuses it in a query (a 500 in
+    an admin filter or search, in a list filter of the API)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in query.lower() or "\x00" in query:
+            logger.warning("NUL byte refused in %s %s", request.method, request.path)
+            if request.path.startswith("/api/"):
+                body = error_body(CommonErrorCode.BAD_REQUEST, "A NUL byte (%00) is not allowed in a request.")
+                return JsonResponse(body, status=400)
+            return bad_request(request)
+        return self.get_response(request)
 
 
 class ApiPathMiddleware:

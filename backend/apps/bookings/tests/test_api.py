@@ -268,6 +268,15 @@ def test_a_filter_time_out_of_range_is_a_400(api, now, customer):
     assert "start_from" in body["fields"]
 
 
+def test_a_staff_members_list_names_who_is_coming_for_what(api, now, haircut, stylist, customer):
+    BookingFactory(service=haircut, staff=stylist, customer=customer)
+
+    (row,) = api.as_user(stylist).get("/api/bookings/").json()["results"]
+
+    assert (row["customer_name"], row["service_name"], row["service_name_ar"]) == ("Chris", "Haircut", "قص الشعر")
+    assert (row["staff_name"], row["salon_name"], row["salon_name_ar"]) == ("Sara", "Main Salon", "الصالون الرئيسي")
+
+
 def test_list_makes_a_constant_number_of_queries(api, now, haircut, stylist, customer, django_assert_max_num_queries):
     for day in range(1, 20):
         BookingFactory(
