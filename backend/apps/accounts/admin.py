@@ -2,10 +2,11 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import ReadOnlyPasswordHashField
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import OneTimeCode, Role, User
-from apps.common.admin import SalonScopedAdmin, managed_salon_id, phone_html
+from apps.common.admin import SalonScopedAdmin, StrictLookupsAdmin, managed_salon_id, phone_html
 
 
 class UserChangeForm(forms.ModelForm):
@@ -45,8 +46,14 @@ class UserCreationForm(forms.ModelForm):
 
 
 # What a manager may see and change about the people of their salon: never a
-# role, a salon, admin access, the superuser flag, groups or permissions.
+# role, a salon, admin access, the superuser flag, groups, permissions or a password.
 MANAGER_FIELDS = ["phone", "name", "preferred_language", "preferred_channel", "is_active"]
+
+
+class ManagerUserForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = MANAGER_FIELDS
 
 
 @admin.register(User)
@@ -81,6 +88,23 @@ class UserAdmin(SalonScopedAdmin, DjangoUserAdmin):
             return [(None, {"fields": ["phone", "name", "preferred_language"]})]
         return [(None, {"fields": MANAGER_FIELDS})]
 
+    def get_form(self, request, obj=None, **kwargs):
+        if not request.user.is_superuser and obj is not None:
+            kwargs["form"] = ManagerUserForm
+        return super().get_form(request, obj, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        # A manager changes their staff members and themselves, not a fellow manager.
+        if obj is not None and not request.user.is_superuser and obj.role == Role.MANAGER:
+            return obj.pk == request.user.pk and super().has_change_permission(request, obj)
+        return super().has_change_permission(request, obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        # Only a superuser sets someone else's password (a manager uses "Change password" for their own).
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
+
     def get_readonly_fields(self, request, obj=None):
         if not request.user.is_superuser and obj is not None and obj.pk == request.user.pk:
             return ["is_active"]  # a manager does not lock themselves out
@@ -93,7 +117,7 @@ class UserAdmin(SalonScopedAdmin, DjangoUserAdmin):
 
 
 @admin.register(OneTimeCode)
-class OneTimeCodeAdmin(admin.ModelAdmin):
+class OneTimeCodeAdmin(StrictLookupsAdmin):
     # Codes are audit data only: no one edits them and the hash is never shown.
     list_display = ["phone", "created_at", "expires_at", "failed_attempts", "used_at"]
     fields = ["phone", "created_at", "expires_at", "failed_attempts", "used_at"]

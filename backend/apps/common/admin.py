@@ -48,7 +48,21 @@ def local_time(moment: datetime | None, tz) -> str:
     return timezone.localtime(moment, tz).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
-class SalonScopedAdmin(admin.ModelAdmin):
+class StrictLookupsAdmin(admin.ModelAdmin):
+    """List pages filter only by their own filters. Django also accepts any lookup
+    on the model's own fields from the query string (``?id__in=...``), which a
+    value the database cannot hold turns into a 500: here it is a 400."""
+
+    def lookup_allowed(self, lookup, value, request=None):
+        paths = [f if isinstance(f, str) else f[0] for f in self.get_list_filter(request) if not callable(f)]
+        if self.date_hierarchy:
+            paths.append(self.date_hierarchy)
+        if not any(lookup == path or lookup.startswith(f"{path}__") for path in paths):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
+class SalonScopedAdmin(StrictLookupsAdmin):
     """Rows, choices and objects of the manager's salon only.
 
     ``salon_path``: the lookup from the model to its salon's id.

@@ -1,0 +1,169 @@
+"""Every admin model x list / view / add / delete / each action x kind of person ->
+what they get, from one table.
+
+The table is the admin's access policy in one place. `test_every_admin_model_has_a_row`
+walks the admin's registry, so a model registered without a row fails the suite.
+Objects are salon Alpha's; "manager" runs Alpha, "other_manager" runs Beta (same
+group, same permissions), "staff" and "customer" have no admin access.
+"""
+
+import pytest
+from django.contrib import admin
+
+from apps.common.tests.admin_fixtures import a_login_code, salon_world
+
+pytestmark = pytest.mark.django_db
+
+ACTORS = ["manager", "other_manager", "staff", "customer", "superuser"]
+
+# model -> what the manager of the object's salon may do: (list, view, add, delete).
+# 200: allowed; 403: not allowed (an HTML page). The other salon's manager gets the
+# same list page without the object, and 404 for the object (it does not exist for them).
+MANAGER = {
+    "accounts.user": (200, 200, 200, 403),
+    "accounts.onetimecode": (403, 403, 403, 403),
+    "auth.group": (403, 403, 403, 403),
+    "token_blacklist.outstandingtoken": (403, 403, 403, 403),
+    "token_blacklist.blacklistedtoken": (403, 403, 403, 403),
+    "salons.salon": (200, 200, 403, 403),
+    "salons.service": (200, 200, 200, 403),
+    "salons.workinghours": (200, 200, 200, 200),
+    "salons.salonclosure": (200, 200, 200, 200),
+    "salons.stafftimeoff": (200, 200, 200, 200),
+    "bookings.booking": (200, 200, 403, 403),
+    "notifications.notification": (200, 200, 403, 403),
+    "notifications.inboundmessage": (200, 200, 403, 403),
+    "notifications.salonnotificationsettings": (200, 200, 200, 403),
+}
+# What a superuser may not do either: the admin offers no such page.
+NOWHERE = {
+    "accounts.onetimecode": {"add"},
+    "bookings.booking": {"add", "delete"},
+    "notifications.notification": {"add", "delete"},
+    "notifications.inboundmessage": {"add", "delete"},
+    "token_blacklist.outstandingtoken": {"add", "delete"},
+}
+SCOPED = {label for label, (listing, *_) in MANAGER.items() if listing == 200}
+
+
+@pytest.fixture
+def world(now, django_user_model):
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    alpha = salon_world("Alpha", phone_prefix="+9665411000")
+    beta = salon_world("Beta", phone_prefix="+9665422000")
+    superuser = django_user_model.objects.create_superuser(phone="+966509999999", password="pw-for-tests-only")
+    token = RefreshToken.for_user(alpha.customer)
+    token.blacklist()
+    from django.contrib.auth.models import Group
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    objects = {
+        "accounts.user": alpha.staff,
+        "accounts.onetimecode": a_login_code(),
+        "auth.group": Group.objects.get(name="Salon managers"),
+        "token_blacklist.outstandingtoken": OutstandingToken.objects.get(),
+        "token_blacklist.blacklistedtoken": BlacklistedToken.objects.get(),
+        "salons.salon": alpha.salon,
+        "salons.service": alpha.service,
+        "salons.workinghours": alpha.hours,
+        "salons.salonclosure": alpha.closure,
+        "salons.stafftimeoff": alpha.time_off,
+        "bookings.booking": alpha.booking,
+        "notifications.notification": alpha.notification,
+        "notifications.inboundmessage": alpha.inbound,
+        "notifications.salonnotificationsettings": alpha.settings,
+    }
+    people = {
+        "manager": alpha.manager,
+        "other_manager": beta.manager,
+        "staff": alpha.staff,
+        "customer": alpha.customer,
+        "superuser": superuser,
+    }
+    return objects, people
+
+
+def _expected(label: str, operation: str, actor: str) -> int | str:
+    """The status, or "listed" / "absent" for the object on the list page."""
+    if actor in ("staff", "customer"):
+        return 302  # to the admin's login page
+    if actor == "superuser":
+        return 403 if operation in NOWHERE.get(label, set()) else ("listed" if operation == "list" else 200)
+    allowed = MANAGER[label][("list", "view", "add", "delete").index(operation)]
+    if actor == "other_manager" and label in SCOPED and operation in ("view", "delete"):
+        return 404  # another salon's object does not exist for them, whatever they may do
+    if operation == "list" and allowed == 200:
+        return "listed" if actor == "manager" else "absent"
+    return allowed
+
+
+CELLS = [(label, op, actor) for label in MANAGER for op in ("list", "view", "add", "delete") for actor in ACTORS]
+
+
+def test_every_admin_model_has_a_row():
+    registered = {f"{model._meta.app_label}.{model._meta.model_name}" for model in admin.site._registry}
+
+    assert registered == set(MANAGER)
+
+
+@pytest.mark.parametrize(("label", "operation", "actor"), CELLS, ids=["-".join(cell) for cell in CELLS])
+def test_admin_access(client, world, label, operation, actor):
+    objects, people = world
+    obj = objects[label]
+    client.force_login(people[actor])
+    base = f"/admin/{label.replace('.', '/')}/"
+    url = {
+        "list": base,
+        "view": f"{base}{obj.pk}/change/",
+        "add": f"{base}add/",
+        "delete": f"{base}{obj.pk}/delete/",
+    }[operation]
+
+    response = client.get(url)
+
+    expected = _expected(label, operation, actor)
+    if expected in ("listed", "absent"):
+        assert response.status_code == 200
+        shown = list(response.context["cl"].result_list)
+        assert (obj in shown) == (expected == "listed")
+        return
+    assert response.status_code == expected, (url, response.status_code)
+    if expected == 302:
+        assert response["Location"].startswith("/admin/login/")
+    if expected in (403, 404):
+        assert b"<html" in response.content.lower()  # refusals in the admin are pages, not JSON
+
+
+# --- actions ----------------------------------------------------------------------------------
+ACTIONS = [
+    ("bookings.booking", "mark_confirmed", lambda o: o.status == "confirmed"),
+    ("bookings.booking", "mark_cancelled", lambda o: o.status == "cancelled"),
+    ("notifications.notification", "resend_failed", lambda o: o.status == "sent"),
+    ("salons.workinghours", "delete_selected", None),
+    ("salons.salonclosure", "delete_selected", None),
+    ("salons.stafftimeoff", "delete_selected", None),
+]
+
+
+@pytest.mark.parametrize(("label", "action", "done"), ACTIONS, ids=[f"{a[0]}-{a[1]}" for a in ACTIONS])
+@pytest.mark.parametrize("actor", ACTORS)
+def test_admin_actions(client, world, django_capture_on_commit_callbacks, label, action, done, actor):
+    objects, people = world
+    obj = objects[label]
+    if label == "notifications.notification":
+        obj = obj.booking.notifications.get(status="failed")
+    client.force_login(people[actor])
+    data = {"action": action, "_selected_action": [obj.pk]}
+    if action == "delete_selected":
+        data["post"] = "yes"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/admin/{label.replace('.', '/')}/", data)
+
+    model = type(obj)
+    acted = (not model.objects.filter(pk=obj.pk).exists()) if done is None else done(model.objects.get(pk=obj.pk))
+    allowed = actor in ("manager", "superuser")
+    assert acted == allowed, (actor, response.status_code)
+    if actor in ("staff", "customer"):
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
