@@ -54,10 +54,13 @@ class StrictLookupsAdmin(admin.ModelAdmin):
     value the database cannot hold turns into a 500: here it is a 400."""
 
     def lookup_allowed(self, lookup, value, request=None):
-        paths = [f if isinstance(f, str) else f[0] for f in self.get_list_filter(request) if not callable(f)]
+        filters = self.get_list_filter(request)
+        paths = [f if isinstance(f, str) else f[0] for f in filters if not callable(f)]
         if self.date_hierarchy:
             paths.append(self.date_hierarchy)
-        if not any(lookup == path or lookup.startswith(f"{path}__") for path in paths):
+        # Our own filters (SimpleListFilter) read one parameter each and check its value themselves.
+        parameters = {getattr(f, "parameter_name", None) for f in filters if callable(f)}
+        if lookup not in parameters and not any(lookup == p or lookup.startswith(f"{p}__") for p in paths):
             return False
         return super().lookup_allowed(lookup, value, request)
 

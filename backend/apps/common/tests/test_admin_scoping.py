@@ -33,7 +33,7 @@ def _listed(response) -> list:
 
 
 def test_another_salons_services_are_not_listed(as_manager_a, worlds):
-    alpha, beta = worlds
+    alpha, _beta = worlds
 
     listed = _listed(as_manager_a.get("/admin/salons/service/"))
 
@@ -66,7 +66,7 @@ def test_another_salons_service_cannot_be_renamed_repriced_deactivated_or_moved(
 
 
 def test_a_service_form_offers_only_the_salons_own_staff_and_salon(as_manager_a, worlds):
-    alpha, beta = worlds
+    alpha, _beta = worlds
 
     form = as_manager_a.get(f"/admin/salons/service/{alpha.service.pk}/change/").context["adminform"].form
 
@@ -75,7 +75,7 @@ def test_a_service_form_offers_only_the_salons_own_staff_and_salon(as_manager_a,
 
 
 def test_another_salons_working_hours_cannot_be_added_changed_or_deleted(as_manager_a, worlds):
-    alpha, beta = worlds
+    _alpha, beta = worlds
     before = WorkingHours.objects.filter(staff=beta.staff).count()
 
     added = as_manager_a.post(
@@ -96,7 +96,7 @@ def test_another_salons_working_hours_cannot_be_added_changed_or_deleted(as_mana
 
 
 def test_the_working_hours_form_lists_no_customer_and_no_other_salons_staff(as_manager_a, worlds):
-    alpha, beta = worlds
+    alpha, _beta = worlds
 
     form = as_manager_a.get("/admin/salons/workinghours/add/").context["adminform"].form
 
@@ -152,7 +152,7 @@ def test_closures_time_off_messages_and_settings_are_the_managers_salons_only(as
 
 
 def test_a_manager_adds_a_closure_for_their_salon(as_manager_a, worlds):
-    alpha, beta = worlds
+    alpha, _beta = worlds
 
     form = as_manager_a.get("/admin/salons/salonclosure/add/").context["adminform"].form
     response = as_manager_a.post(
@@ -199,7 +199,7 @@ def test_a_manager_cannot_change_their_own_role_salon_access_or_groups(as_manage
 
 
 def test_a_manager_sees_their_salons_people_but_no_customer(as_manager_a, worlds):
-    alpha, beta = worlds
+    alpha, _beta = worlds
 
     listed = _listed(as_manager_a.get("/admin/accounts/user/"))
 
@@ -220,7 +220,7 @@ def test_a_staff_member_a_manager_adds_belongs_to_their_salon(as_manager_a, worl
 
 
 def test_another_salons_booking_is_a_404_and_its_actions_do_nothing(as_manager_a, worlds):
-    alpha, beta = worlds
+    _alpha, beta = worlds
 
     detail = as_manager_a.get(f"/admin/bookings/booking/{beta.booking.pk}/change/")
     acted = as_manager_a.post(
