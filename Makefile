@@ -11,7 +11,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/salon
 CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
 
 
-.PHONY: fuzz deploy-check
+.PHONY: fuzz deploy-check test-browser browser
 .PHONY: install run test test-sqlite test-postgres lint format demo migrate clean worker beat bench
 
 $(STAMP): backend/requirements.txt backend/requirements-dev.txt
@@ -77,6 +77,15 @@ deploy-check: install
 	cd backend && DJANGO_ENV=production DEBUG=0 ALLOWED_HOSTS=api.salon.example \
 		SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+# The manager's admin in headless Chromium (Playwright driving Debian's chromium:
+# Playwright cannot download its own browsers here). Screenshots: backend/.run/screenshots/.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)
+
+test-browser: install browser
+	cd backend && DATABASE_URL= CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q -s browser_tests
 
 # Schemathesis against the served OpenAPI schema, logged in (issue #6).
 fuzz: install

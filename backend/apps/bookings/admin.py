@@ -114,11 +114,11 @@ class BookingAdmin(SalonScopedAdmin):
 
     @admin.display(description=_("start"))
     def start_with_zone(self, booking):
-        return f"{local_time(booking.start, booking.salon.tz)} ({booking.salon.time_zone})"
+        return local_time(booking.start, booking.salon.tz, zone=booking.salon.time_zone)
 
     @admin.display(description=_("end"))
     def end_with_zone(self, booking):
-        return f"{local_time(booking.end, booking.salon.tz)} ({booking.salon.time_zone})"
+        return local_time(booking.end, booking.salon.tz, zone=booking.salon.time_zone)
 
     @admin.display(description=_("customer"), ordering="customer__name")
     def customer_display(self, booking):

@@ -43,9 +43,13 @@ def person_html(user) -> str:
     return format_html("{} {}", user.name or _("(no name)"), phone_html(user.phone))
 
 
-def local_time(moment: datetime | None, tz) -> str:
-    """``2026-03-01 10:00`` in ``tz`` (the salon's zone)."""
-    return timezone.localtime(moment, tz).strftime("%Y-%m-%d %H:%M") if moment else "—"
+def local_time(moment: datetime | None, tz, *, zone: str = ""):
+    """``2026-03-01 10:00`` in ``tz`` (the salon's zone), optionally followed by the
+    zone's name; kept left to right on a right-to-left page (else "10:00 2026-03-01")."""
+    if not moment:
+        return "—"
+    text = timezone.localtime(moment, tz).strftime("%Y-%m-%d %H:%M")
+    return format_html('<bdi dir="ltr">{} ({})</bdi>', text, zone) if zone else format_html('<bdi dir="ltr">{}</bdi>', text)
 
 
 class StrictLookupsAdmin(admin.ModelAdmin):
