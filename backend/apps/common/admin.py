@@ -49,7 +49,7 @@ def local_time(moment: datetime | None, tz, *, zone: str = ""):
     if not moment:
         return "—"
     text = timezone.localtime(moment, tz).strftime("%Y-%m-%d %H:%M")
-    return format_html('<bdi dir="ltr">{} ({})</bdi>', text, zone) if zone else format_html('<bdi dir="ltr">{}</bdi>', text)
+    return format_html('<bdi dir="ltr">{}</bdi>', f"{text} ({zone})" if zone else text)
 
 
 class StrictLookupsAdmin(admin.ModelAdmin):
