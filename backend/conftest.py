@@ -111,9 +111,7 @@ def admin_client(client, db):
     """A superuser logged in to the Django admin (users are identified by phone)."""
     from apps.accounts.models import User
 
-    admin = User.objects.create_superuser(
-        phone="+966509999999", password="pw-for-tests-only", preferred_language="en"
-    )
+    admin = User.objects.create_superuser(phone="+966509999999", password="pw-for-tests-only", preferred_language="en")
     client.force_login(admin)
     return client
 
