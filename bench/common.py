@@ -19,10 +19,10 @@ os.environ["DATABASE_URL"] = BENCH_DATABASE_URL
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salon_api.settings")
 
 
-def recreate_database() -> None:
+def recreate_database(database_url: str = BENCH_DATABASE_URL) -> None:
     import psycopg
 
-    url = urlsplit(BENCH_DATABASE_URL)
+    url = urlsplit(database_url)
     name = url.path.lstrip("/")
     with psycopg.connect(urlunsplit(url._replace(path="/postgres")), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

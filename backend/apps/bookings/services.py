@@ -4,11 +4,12 @@ Each service runs in one transaction that also writes the notification rows the
 change causes, so a booking change and its messages commit or roll back together.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
@@ -113,15 +114,22 @@ def _ensure_slot_is_bookable(
         raise InvalidInput(message, code=problem, fields={"start": [message]})
 
 
-def _save_without_overlap(booking: Booking, **save_kwargs) -> None:
-    """Save; the PostgreSQL exclusion constraint's refusal is the same 409 as the check's."""
-    try:
-        with transaction.atomic():
-            booking.save(**save_kwargs)
-    except IntegrityError as exc:
-        if NO_OVERLAP_CONSTRAINT in str(exc):
-            raise Conflict(schedule.problem_message(Code.SLOT_TAKEN), code=Code.SLOT_TAKEN) from None
-        raise
+def _overlap_is_a_conflict(service):
+    """The PostgreSQL exclusion constraint's refusal is the same 409 as the check's.
+
+    Applied outside the service's transaction: the refused INSERT or UPDATE rolls
+    the whole change back (no savepoint is needed on the way in)."""
+
+    @functools.wraps(service)
+    def wrapper(*args, **kwargs):
+        try:
+            return service(*args, **kwargs)
+        except IntegrityError as exc:
+            if NO_OVERLAP_CONSTRAINT in str(exc):
+                raise Conflict(schedule.problem_message(Code.SLOT_TAKEN), code=Code.SLOT_TAKEN) from None
+            raise
+
+    return wrapper
 
 
 def _lock_staff(staff_id: int) -> None:
@@ -129,6 +137,10 @@ def _lock_staff(staff_id: int) -> None:
     list(User.objects.select_for_update().filter(pk=staff_id).values_list("pk", flat=True))
 
 
+Performer = Service.staff_members.through
+
+
+@_overlap_is_a_conflict
 @transaction.atomic
 def booking_create(
     *,
@@ -144,51 +156,32 @@ def booking_create(
     Customers book for themselves; managers for any customer at their salon;
     staff may not create bookings. The slot must be in the future, within the
     staff member's hours, for a service they perform, and free (409 otherwise).
+    A staff member's bookings are checked and written one at a time: their row is
+    locked (PostgreSQL; SQLite serialises writers at BEGIN IMMEDIATE), and the
+    exclusion constraint refuses an overlap whatever happened before.
     """
     now = timezone.now()
     if actor.role == Role.STAFF and not actor.is_superuser:
         raise PermissionDenied("Staff members cannot create bookings.", code=Code.ACTION_NOT_ALLOWED)
-
-    service = (
-        Service.objects.select_related("salon__notification_settings").filter(pk=service_id, is_active=True).first()
-    )
-    if service is None:
-        raise InvalidInput("Unknown service.", code=Code.UNKNOWN_SERVICE, fields={"service": ["Unknown service."]})
-
-    if actor.role == Role.CUSTOMER and not actor.is_superuser:
-        if customer_id is not None and customer_id != actor.pk:
-            raise PermissionDenied("Customers can only book for themselves.", code=Code.ACTION_NOT_ALLOWED)
-        customer = actor
-    else:
-        if not _manages(actor, service.salon_id):
-            raise PermissionDenied("You can only book at your own salon.", code=Code.OTHER_SALON)
-        customer = User.objects.filter(pk=customer_id, role=Role.CUSTOMER, is_active=True).first()
-        if customer_id is None or customer is None:
-            raise InvalidInput(
-                "Choose the customer this booking is for.",
-                code=Code.UNKNOWN_CUSTOMER,
-                fields={"customer": ["A customer is required."]},
-            )
-
-    # One query finds the staff member, says whether they perform the service and
-    # locks their row: a staff member's bookings are checked and written one at a
-    # time (PostgreSQL; SQLite serialises writers at BEGIN IMMEDIATE).
-    staff = (
-        User.objects.select_for_update(of=("self",))
-        .filter(pk=staff_id, is_active=True, role__in=[Role.STAFF, Role.MANAGER], salon_id=service.salon_id)
-        .annotate(performs=Exists(Service.staff_members.through.objects.filter(service=service, user=OuterRef("pk"))))
+    # One query finds the service (with its salon and message settings) and the
+    # staff member who performs it, and locks the staff member's row. When it
+    # finds nothing, the slower path below says exactly what is wrong.
+    link = (
+        Performer.objects.select_related("service__salon__notification_settings", "user")
+        .select_for_update(of=("user",))
+        .filter(
+            service_id=service_id,
+            service__is_active=True,
+            user_id=staff_id,
+            user__is_active=True,
+            user__role__in=[Role.STAFF, Role.MANAGER],
+            user__salon_id=F("service__salon_id"),
+        )
         .first()
     )
-    if staff is None:
-        raise InvalidInput(
-            "Unknown staff member for this salon.", code=Code.UNKNOWN_STAFF, fields={"staff": ["Unknown staff member."]}
-        )
-    if not staff.performs:
-        raise InvalidInput(
-            "This staff member does not perform this service.",
-            code=Code.STAFF_DOES_NOT_PERFORM_SERVICE,
-            fields={"staff": ["Does not perform the chosen service."]},
-        )
+    service = link.service if link else _active_service(service_id)
+    customer = _customer_for(actor, service, customer_id)
+    staff = link.user if link else _performer_refusal(service, staff_id)
 
     start = _aware_in_salon_tz(start, service.salon.tz)
     end = start + timedelta(minutes=service.duration_minutes)
@@ -207,9 +200,50 @@ def booking_create(
         status=BookingStatus.PENDING,
     )
     booking_reminders_replan(booking, now=now)
-    _save_without_overlap(booking, force_insert=True)
-    notify_booking_lifecycle(booking, NotificationEvent.BOOKING_CREATED)
+    booking.save(force_insert=True)
+    notify_booking_lifecycle(booking, NotificationEvent.BOOKING_CREATED, fresh=True)
     return booking
+
+
+def _active_service(service_id: int) -> Service:
+    service = Service.objects.select_related("salon").filter(pk=service_id, is_active=True).first()
+    if service is None:
+        raise InvalidInput("Unknown service.", code=Code.UNKNOWN_SERVICE, fields={"service": ["Unknown service."]})
+    return service
+
+
+def _customer_for(actor: User, service: Service, customer_id: int | None) -> User:
+    """Whom the booking is for: a customer themselves, or a manager's chosen customer."""
+    if actor.role == Role.CUSTOMER and not actor.is_superuser:
+        if customer_id is not None and customer_id != actor.pk:
+            raise PermissionDenied("Customers can only book for themselves.", code=Code.ACTION_NOT_ALLOWED)
+        return actor
+    if not _manages(actor, service.salon_id):
+        raise PermissionDenied("You can only book at your own salon.", code=Code.OTHER_SALON)
+    customer = User.objects.filter(pk=customer_id, role=Role.CUSTOMER, is_active=True).first()
+    if customer_id is None or customer is None:
+        raise InvalidInput(
+            "Choose the customer this booking is for.",
+            code=Code.UNKNOWN_CUSTOMER,
+            fields={"customer": ["A customer is required."]},
+        )
+    return customer
+
+
+def _performer_refusal(service: Service, staff_id: int) -> User:
+    """Why the staff member cannot take this service (always raises)."""
+    staff = User.objects.filter(
+        pk=staff_id, is_active=True, role__in=[Role.STAFF, Role.MANAGER], salon_id=service.salon_id
+    ).first()
+    if staff is None:
+        raise InvalidInput(
+            "Unknown staff member for this salon.", code=Code.UNKNOWN_STAFF, fields={"staff": ["Unknown staff member."]}
+        )
+    raise InvalidInput(
+        "This staff member does not perform this service.",
+        code=Code.STAFF_DOES_NOT_PERFORM_SERVICE,
+        fields={"staff": ["Does not perform the chosen service."]},
+    )
 
 
 def _locked_booking(booking_id: int, actor: User) -> Booking:
@@ -262,6 +296,7 @@ class BookingChanges:
     note: str | None = None
 
 
+@_overlap_is_a_conflict
 @transaction.atomic
 def booking_update(*, actor: User, booking_id: int, changes: BookingChanges) -> Booking:
     """Apply a PATCH: note, then a move, then a status change, all in one
@@ -328,8 +363,7 @@ def _reschedule(actor: User, booking: Booking, start: datetime, *, now: datetime
     booking.start, booking.end, booking.busy_until = start, end, busy_until
     booking.reschedule_count += 1
     booking_reminders_replan(booking, now=now)
-    _save_without_overlap(
-        booking,
+    booking.save(
         update_fields=[
             "start",
             "end",

@@ -146,12 +146,28 @@ def _hand_over(row: Notification) -> None:
 
 
 def notify_booking_lifecycle(
-    booking: Booking, event: str, *, sequence: int = 0, previous_start: datetime | None = None
+    booking: Booking,
+    event: str,
+    *,
+    sequence: int = 0,
+    previous_start: datetime | None = None,
+    fresh: bool = False,
 ) -> list[Notification]:
-    """Tell the customer and the staff member about ``event`` (one row each)."""
+    """Tell the customer and the staff member about ``event`` (one row each).
+
+    ``fresh``: the booking was created in this transaction, so none of its rows can
+    exist yet: both are written in one INSERT (the booking request's hot path).
+    """
     recipients = [booking.customer]
     if booking.staff_id != booking.customer_id:
         recipients.append(booking.staff)
+    if fresh:
+        return record_notifications(
+            [
+                build_notification(booking, recipient, event, sequence=sequence, previous_start=previous_start)
+                for recipient in recipients
+            ]
+        )
     return [
         send_booking_notification(booking, recipient, event, sequence=sequence, previous_start=previous_start)
         for recipient in recipients

@@ -1,0 +1,7 @@
+from django.db import models
+from django.utils import timezone
+
+
+class Item(models.Model):
+    name = models.CharField(max_length=100)
+    starts_at = models.DateTimeField(default=timezone.now)
