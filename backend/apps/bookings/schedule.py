@@ -65,6 +65,67 @@ def slot_problem(
     return None
 
 
+def free_starts(
+    day: StaffDay,
+    *,
+    tz: ZoneInfo,
+    starts: list[datetime],
+    duration: timedelta,
+    buffer: timedelta,
+    now: datetime,
+) -> list[datetime]:
+    """The starts (ascending) for which ``slot_problem`` finds no problem, computed
+    in one sweep: each start is checked against the bookings and time off still
+    ahead of it, so the cost grows with starts + bookings, not starts x bookings.
+
+    It applies exactly the rule of ``slot_problem`` (availability's hypothesis
+    test compares it with a minute-by-minute oracle and with ``booking_create``)."""
+    if not starts or day.closed:
+        return []
+    horizon = last_bookable_date(now, tz)
+    bookings = sorted(day.bookings)
+    time_off = sorted(day.time_off)
+    free = []
+    first_booking = first_off = 0
+    for local in starts:
+        # Compared in UTC (one zone, no offset lookups); wall-clock arithmetic as
+        # slot_problem's callers do it (start + duration in the salon's zone).
+        start = local.astimezone(UTC)
+        end = (local + duration).astimezone(UTC)
+        busy_until = (local + duration + buffer).astimezone(UTC)
+        if start <= now:
+            continue
+        local_start, local_end = local, local + duration
+        if local_start.date() > horizon:
+            continue
+        if local_start.date() != local_end.date() or not any(
+            opens <= local_start.time() and local_end.time() <= closes for opens, closes in day.hours
+        ):
+            continue
+        # Intervals that ended before this start end before every later start too:
+        # skip them for good. Those left are checked until one begins after the slot.
+        while first_off < len(time_off) and time_off[first_off][1] <= start:
+            first_off += 1
+        if _overlaps(time_off, first_off, start, end):
+            continue
+        while first_booking < len(bookings) and bookings[first_booking][1] <= start:
+            first_booking += 1
+        if _overlaps(bookings, first_booking, start, busy_until):
+            continue
+        free.append(local)
+    return free
+
+
+def _overlaps(intervals: list[tuple[datetime, datetime]], first: int, start: datetime, until: datetime) -> bool:
+    """Whether any of ``intervals[first:]`` (sorted by start) overlaps [start, until)."""
+    for begins, ends in intervals[first:]:
+        if begins >= until:
+            return False
+        if start < ends:
+            return True
+    return False
+
+
 def last_bookable_date(now: datetime, tz: ZoneInfo) -> date:
     """The last local day on which a booking may start (and availability is shown)."""
     return now.astimezone(tz).date() + timedelta(days=settings.BOOKING_HORIZON_DAYS)
@@ -82,15 +143,23 @@ def day_window(local_date: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def load_staff_days(
-    *, staff_ids: list[int], salon_id: int, local_date: date, tz: ZoneInfo, exclude_booking_pk: int | None = None
+    *,
+    staff_ids: list[int],
+    salon_id: int,
+    local_date: date,
+    tz: ZoneInfo,
+    reach: timedelta = timedelta(days=1),
+    exclude_booking_pk: int | None = None,
 ) -> dict[int, StaffDay]:
     """Load the day of every given staff member: their working hours for that
     weekday, active bookings and time off touching it, and whether the salon is
     closed. One query (a UNION of four), whatever the number of staff members: it
-    is on the path of every booking and every availability request."""
+    is on the path of every booking and every availability request.
+
+    ``reach``: how far past the day's last minute a slot starting that day can
+    hold the staff member (the service's duration and buffer)."""
     first, last = day_window(local_date, tz)
-    # A day's slots and their buffers may reach past midnight: look one day on.
-    window_end = last + timedelta(days=1)
+    window_end = last + reach
     days = {staff_id: StaffDay() for staff_id in staff_ids}
     ops, q = connection.ops, connection.ops.quote_name
     moment, day = ops.adapt_datetimefield_value, ops.adapt_datefield_value

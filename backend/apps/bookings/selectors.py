@@ -9,11 +9,11 @@ from apps.accounts.models import Role, User
 from apps.bookings.error_codes import BookingErrorCode
 from apps.bookings.models import Booking
 from apps.bookings.schedule import (
+    free_starts,
     grid_starts,
     last_bookable_date,
     load_staff_days,
     problem_message,
-    slot_problem,
 )
 from apps.common.errors import InvalidInput
 from apps.salons.models import Service
@@ -61,20 +61,23 @@ def availability_for_day(*, service: Service, local_date: date, staff_id: int | 
     if local_date < timezone.localtime(now, tz).date():
         # A past day has no free time (and year-1 dates cannot be converted to UTC).
         return [StaffAvailability(staff=member, starts=[]) for member in staff]
-    days = load_staff_days(staff_ids=[s.pk for s in staff], salon_id=service.salon_id, local_date=local_date, tz=tz)
     duration = timedelta(minutes=service.duration_minutes)
     buffer = timedelta(minutes=service.buffer_minutes)
+    days = load_staff_days(
+        staff_ids=[s.pk for s in staff],
+        salon_id=service.salon_id,
+        local_date=local_date,
+        tz=tz,
+        reach=duration + buffer,
+    )
     step = timedelta(minutes=settings.AVAILABILITY_STEP_MINUTES)
-    result = []
+    result, grids = [], {}
     for member in staff:
         day = days[member.pk]
-        starts = [
-            start
-            for start in grid_starts(day, local_date, tz, step)
-            if slot_problem(
-                day, tz=tz, start=start, end=start + duration, busy_until=start + duration + buffer, now=now
-            )
-            is None
-        ]
-        result.append(StaffAvailability(staff=member, starts=starts))
+        # Staff members with the same hours share one grid of candidate starts.
+        hours = tuple(sorted(day.hours))
+        if hours not in grids:
+            grids[hours] = grid_starts(day, local_date, tz, step)
+        free = free_starts(day, tz=tz, starts=grids[hours], duration=duration, buffer=buffer, now=now)
+        result.append(StaffAvailability(staff=member, starts=free))
     return result

@@ -1,3 +1,5 @@
+from datetime import UTC
+
 from rest_framework import serializers
 
 from apps.bookings.models import Booking, BookingStatus
@@ -41,11 +43,40 @@ class BookingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, instance):
-        data = super().to_representation(instance)
+        # Written out rather than walked field by field: every booking list and
+        # answer goes through here, and DRF's generic walk was most of their cost.
+        # The fields (and the schema) are the declared ones above; a test compares
+        # this with DRF's own rendering.
         tz = instance.salon.tz
-        data["start"] = instance.start.astimezone(tz).isoformat()
-        data["end"] = instance.end.astimezone(tz).isoformat()
-        return data
+        return {
+            "id": instance.pk,
+            "salon": instance.salon_id,
+            "salon_name": instance.salon.name,
+            "salon_name_ar": instance.salon.name_ar,
+            "service": instance.service_id,
+            "service_name": instance.service.name,
+            "service_name_ar": instance.service.name_ar,
+            "customer": instance.customer_id,
+            "customer_name": instance.customer.name,
+            "staff": instance.staff_id,
+            "staff_name": instance.staff.name,
+            "start": instance.start.astimezone(tz).isoformat(),
+            "end": instance.end.astimezone(tz).isoformat(),
+            "status": instance.status,
+            "note": instance.note,
+            "customer_confirmed_at": _utc_iso(instance.customer_confirmed_at),
+            "cancellation_reason": instance.cancellation_reason,
+            "created_at": _utc_iso(instance.created_at),
+            "updated_at": _utc_iso(instance.updated_at),
+        }
+
+
+def _utc_iso(moment):
+    """What DRF's DateTimeField writes: ISO 8601 in UTC, "Z" for +00:00."""
+    if moment is None:
+        return None
+    text = moment.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class _BookingInputSerializer(serializers.Serializer):

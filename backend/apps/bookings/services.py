@@ -104,6 +104,7 @@ def _ensure_slot_is_bookable(
         salon_id=service.salon_id,
         local_date=start.astimezone(tz).date(),
         tz=tz,
+        reach=busy_until - start,
         exclude_booking_pk=exclude_pk,
     )[staff.pk]
     problem = slot_problem(day, tz=tz, start=start, end=end, busy_until=busy_until, now=now)

@@ -1,6 +1,6 @@
 """The booking API: creating, listing, filtering, moving, and every refusal as clear JSON."""
 
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 
@@ -375,3 +375,19 @@ def test_absurdly_large_ids_in_a_body_are_400(api, now, customer, haircut):
 
     assert response.status_code == 400
     assert set(response.json()["fields"]) == {"service", "staff"}
+
+
+def test_the_written_out_booking_answer_is_what_drf_would_render(now, haircut, stylist, customer):
+    from rest_framework import serializers
+
+    from apps.bookings.serializers import BookingSerializer
+
+    booking = BookingFactory(service=haircut, staff=stylist, customer=customer, note="Short, please")
+    Booking.objects.filter(pk=booking.pk).update(customer_confirmed_at=booking.start - timedelta(hours=3))
+    booking = Booking.objects.select_related("salon", "service", "customer", "staff").get(pk=booking.pk)
+
+    drf = serializers.ModelSerializer.to_representation(BookingSerializer(), booking)
+    tz = booking.salon.tz
+    drf["start"], drf["end"] = booking.start.astimezone(tz).isoformat(), booking.end.astimezone(tz).isoformat()
+
+    assert BookingSerializer(booking).data == drf
