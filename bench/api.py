@@ -159,9 +159,7 @@ def history(total: int, data: dict) -> None:
     salons = list(Salon.objects.filter(name__startswith="History"))
     if not salons:
         salons = Salon.objects.bulk_create(Salon(name=f"History {i}") for i in range(49))
-        Service.objects.bulk_create(
-            Service(salon=s, name="Haircut", duration_minutes=30, price=80) for s in salons
-        )
+        Service.objects.bulk_create(Service(salon=s, name="Haircut", duration_minutes=30, price=80) for s in salons)
         User.objects.bulk_create(
             User(phone=f"+96656{s.pk:03d}{k:04d}", name=f"H{k}", role=Role.STAFF, salon=s)
             for s in salons
