@@ -18,11 +18,20 @@ from apps.bookings.schedule import (
 from apps.common.errors import InvalidInput
 from apps.salons.models import Service
 
+# What BookingSerializer reads.
+ANSWER_FIELDS = (
+    "start", "end", "status", "note", "customer_confirmed_at", "cancellation_reason", "created_at", "updated_at",
+    "salon__name", "salon__name_ar", "salon__time_zone", "service__name", "service__name_ar",
+    "customer__name", "staff__name",
+)  # fmt: skip
+
 
 def booking_list(*, user: User) -> QuerySet[Booking]:
     """The bookings ``user`` may see: their own (customer), assigned to them
-    (staff), their salon's (manager), or all (superuser)."""
-    bookings = Booking.objects.select_related("salon", "service", "customer", "staff")
+    (staff), their salon's (manager), or all (superuser), with what an answer
+    shows of their salon, service and people (and nothing more: a page of them
+    is read on every list request)."""
+    bookings = Booking.objects.select_related("salon", "service", "customer", "staff").only(*ANSWER_FIELDS)
     if user.is_superuser:
         return bookings
     if user.role == Role.MANAGER:

@@ -15,7 +15,13 @@ from apps.accounts.models import User
 from apps.accounts.services.otp import provider_for_channel
 from apps.bookings.models import Booking, BookingStatus
 from apps.common.channels import Channel
-from apps.notifications.delivery import count_outcome, notification_resend, publish_on_commit, retry_deadline
+from apps.notifications.delivery import (
+    count_outcome,
+    notification_resend,
+    publish_many_on_commit,
+    publish_on_commit,
+    retry_deadline,
+)
 from apps.notifications.messages import CUSTOMER, STAFF, compose, template_for
 from apps.notifications.models import (
     InboundMessage,
@@ -133,7 +139,9 @@ def record_notifications(rows: list[Notification]) -> list[Notification]:
     of a reminder scan; the unique constraints still refuse a twin."""
     created = Notification.objects.bulk_create(rows)
     for row in created:
-        _hand_over(row)
+        if row.status != NotificationStatus.PENDING:
+            count_outcome(row, row.status)
+    publish_many_on_commit([row.pk for row in created if row.status == NotificationStatus.PENDING])
     return created
 
 

@@ -2,7 +2,13 @@
 
 from celery import shared_task
 
-from apps.notifications.delivery import SEND_TASK, notification_deliver, notification_sweep
+from apps.notifications.delivery import (
+    SEND_MANY_TASK,
+    SEND_TASK,
+    notification_deliver,
+    notification_sweep,
+    publish_now_rollback_unsafe,
+)
 from apps.notifications.reminders import reminder_scan
 
 
@@ -23,6 +29,20 @@ def send_notification(self, notification_id: int) -> str:
     # pending and reserved until its retry time, and the sweep publishes it then.
     if outcome.retry_in is not None and not self.request.is_eager:
         raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(name=SEND_MANY_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def send_notifications(notification_ids: list[int]) -> str:
+    """Fan several committed rows out to ``notifications.send`` (one each, so they
+    go out in parallel), delivering the last one here. Safe to run twice: a row
+    already sent or being sent is not sent again."""
+    *rest, last = notification_ids
+    for notification_id in rest:
+        publish_now_rollback_unsafe(notification_id)  # committed rows
+    outcome = notification_deliver(notification_id=last)
+    if outcome.retry_in is not None and not send_notifications.request.is_eager:
+        publish_now_rollback_unsafe(last, countdown=outcome.retry_in)
     return outcome.status
 
 
