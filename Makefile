@@ -67,10 +67,14 @@ format: install
 demo: migrate
 	cd backend && $(BIN)/python manage.py demo_lifecycle
 
-# Benchmarks (PostgreSQL, Redis, gunicorn, Celery); results go to docs/performance.md by hand.
+# Benchmarks (PostgreSQL, Redis, gunicorn, Celery, wrk): bench/api.py writes its table
+# and chart into docs/performance.md; the others print theirs (copied there by hand).
 bench: install
-	$(BIN)/python bench/delivery.py
+	@command -v wrk >/dev/null || apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk)
+	$(BIN)/python bench/api.py
+	$(BIN)/python bench/worker.py
 	$(BIN)/python bench/reminders.py
+	$(BIN)/python bench/delivery.py
 
 # Django's deployment checklist with production settings (issue #6).
 deploy-check: install

@@ -1,8 +1,7 @@
 """Delivery benchmark (issue #3), on PostgreSQL with gunicorn and real Celery workers.
 
 (a) booking-create latency when the provider answers at once vs. in 500 ms, as a ratio;
-(b) worker throughput in messages per second against a provider that answers in 100 ms;
-(c) the queries one booking creation makes.
+(c) the queries one booking creation makes. (Worker throughput: bench/worker.py.)
 
 Run with `make bench` (needs PostgreSQL and Redis, as on CI). Writes a JSON
 summary to bench/results/delivery.json and prints a Markdown table.
@@ -21,8 +20,6 @@ from common import BENCH_DATABASE_URL, BROKER, RESULTS, fresh_django, percentile
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bookings", type=int, default=150, help="bookings per latency run")
-    parser.add_argument("--messages-bookings", type=int, default=300, help="bookings for the throughput run")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 16, 32])
     parser.add_argument("--web-workers", type=int, default=2)
     args = parser.parse_args()
 
@@ -99,44 +96,6 @@ def main() -> None:
     latency["ratio_p95"] = round(latency["slow_500ms"]["p95_ms"] / latency["instant"]["p95_ms"], 3)
     results["latency"] = latency
 
-    # (b) throughput: messages queued with no worker, then a worker of each size drains them.
-    throughput = []
-    for concurrency in args.concurrency:
-        with fake_twilio.FakeTwilio(behaviour=fake_twilio.ok(delay=0.1)) as fake:
-            queue = f"bench-{uuid.uuid4().hex[:8]}"
-            env = stack_env(database=BENCH_DATABASE_URL, broker=BROKER, queue=queue, **fake.env())
-            web, base = start_web(env, workers=args.web_workers)
-            try:
-                with httpx.Client(base_url=base, timeout=30) as client:
-                    made = 0
-                    while made < args.messages_bookings:
-                        batch = min(480, args.messages_bookings - made)
-                        for i, (member, start) in enumerate(slots(batch)):
-                            create(client, made + i, member, start)
-                        made += batch
-            finally:
-                web.stop()
-            messages = pending_count()
-            began = time.perf_counter()
-            worker = start_worker(env, concurrency=concurrency)
-            try:
-                wait_for(lambda: pending_count() == 0, timeout=900, interval=0.2, what="queue drained")
-            finally:
-                worker.stop()
-            drained = time.perf_counter() - began
-            sent_at = sorted(r.replied_at for r in fake.successes())
-            provider_window = sent_at[-1] - fake.calls()[0].arrived_at if sent_at else float("nan")
-        throughput.append(
-            {
-                "concurrency": concurrency,
-                "messages": messages,
-                "seconds_including_worker_start": round(drained, 2),
-                "messages_per_second": round(messages / provider_window, 1),
-                "theoretical_max_per_second": round(concurrency / 0.1, 1),
-            }
-        )
-    results["throughput"] = throughput
-
     # (c) queries of one booking creation, counted in-process through the API view.
     from django.test import Client
 
@@ -162,13 +121,6 @@ def main() -> None:
         row = latency[label]
         print(f"| {label} | {row['p50_ms']} | {row['p95_ms']} | {row['mean_ms']} |")
     print(f"\nratio p50 {latency['ratio_p50']}, p95 {latency['ratio_p95']}")
-    print("\n| worker concurrency (prefork) | messages | msg/s | max at 100 ms |")
-    print("| --- | --- | --- | --- |")
-    for row in throughput:
-        print(
-            f"| {row['concurrency']} | {row['messages']} | {row['messages_per_second']} | "
-            f"{row['theoretical_max_per_second']} |"
-        )
     print(f"\nqueries per booking creation: {results['queries_per_booking_creation']}")
 
 

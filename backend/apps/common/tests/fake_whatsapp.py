@@ -137,6 +137,7 @@ class FakeWhatsApp:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # see fake_twilio: no 40 ms wait for a delayed ACK
 
             def log_message(self, *args):
                 pass
