@@ -52,6 +52,19 @@ def local_time(moment: datetime | None, tz, *, zone: str = ""):
     return format_html('<bdi dir="ltr">{}</bdi>', f"{text} ({zone})" if zone else text)
 
 
+class ReadOnlyAdminMixin:
+    """An audit record: opened and read (GET), never added, changed or deleted by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class StrictLookupsAdmin(admin.ModelAdmin):
     """List pages filter only by their own filters. Django also accepts any lookup
     on the model's own fields from the query string (``?id__in=...``), which a

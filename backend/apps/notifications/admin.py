@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from apps.common.admin import SalonScopedAdmin, local_time, person_html, phone_html
+from apps.common.admin import ReadOnlyAdminMixin, SalonScopedAdmin, local_time, person_html, phone_html
 from apps.notifications.delivery import RESEND_RESULT_TEXT, ResendResult, notification_resend
 from apps.notifications.models import (
     DeliveryAttempt,
@@ -44,7 +44,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Notification)
-class NotificationAdmin(SalonScopedAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
     """The audit of every message: read-only, filterable, failed ones resendable."""
 
     salon_path = "booking__salon_id"
@@ -103,15 +103,6 @@ class NotificationAdmin(SalonScopedAdmin):
     @admin.display(description=_("text"))
     def text_short(self, message):
         return Truncator(message.button_text or message.text).chars(80)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description=_("Resend failed notifications"), permissions=["view"])
     def resend_failed(self, request, queryset):
@@ -173,7 +164,7 @@ class SalonNotificationSettingsAdmin(SalonScopedAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(SalonScopedAdmin):
+class InboundMessageAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
     """What people sent us: button replies (and what they did), STOP, text. Read-only."""
 
     list_display = ["received_local", "sender", "action", "outcome", "text_short", "reason"]
@@ -208,12 +199,3 @@ class InboundMessageAdmin(SalonScopedAdmin):
     @admin.display(description=_("text"))
     def text_short(self, message):
         return Truncator(message.button_text or message.text).chars(80)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
