@@ -92,18 +92,6 @@ class NotificationAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
     def reason_short(self, notification):
         return Truncator(notification.reason).chars(80) if notification.reason else ""
 
-    @admin.display(description=_("received (salon time)"), ordering="received_at")
-    def received_local(self, message):
-        return local_time(message.received_at, message.salon.tz if message.salon else None)
-
-    @admin.display(description=_("sender"))
-    def sender(self, message):
-        return person_html(message.user) if message.user else phone_html(message.phone)
-
-    @admin.display(description=_("text"))
-    def text_short(self, message):
-        return Truncator(message.button_text or message.text).chars(80)
-
     @admin.action(description=_("Resend failed notifications"), permissions=["view"])
     def resend_failed(self, request, queryset):
         results = Counter(notification_resend(notification=notification) for notification in queryset)
