@@ -337,6 +337,8 @@ def _fall_back_to_sms(notification: Notification) -> None:
         event=notification.event,
         channel=Channel.SMS,
         sequence=notification.sequence,
+        # Each reminder (24 h, 2 h, ...) is its own message: its own fallback.
+        reminder_offset_minutes=notification.reminder_offset_minutes,
         defaults={
             "message": notification.message,
             "phone": recipient.phone or "",

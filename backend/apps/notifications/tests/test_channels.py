@@ -175,3 +175,36 @@ def test_no_secret_reaches_the_logs_or_the_admin(api, client, now, providers, ha
         assert secret not in logs
         assert all(secret not in page for page in pages)
     assert "131026" in logs  # the failure itself is logged
+
+
+def test_each_reminder_refused_on_whatsapp_falls_back_to_its_own_sms(now, providers, haircut, stylist):
+    from apps.common.tests.factories import BookingFactory, NotificationFactory
+    from apps.notifications.delivery import notification_deliver
+
+    customer = UserFactory(preferred_language="en", preferred_channel="whatsapp")
+    booking = BookingFactory(service=haircut, staff=stylist, customer=customer)
+    reminders = [
+        NotificationFactory(
+            booking=booking,
+            recipient=customer,
+            event="booking_reminder",
+            reminder_offset_minutes=offset,
+            channel="whatsapp",
+            provider="whatsapp_cloud",
+            template="booking_reminder_customer",
+            language="en",
+            message=f"Reminder {offset}",
+        )
+        for offset in (1440, 120)
+    ]
+    providers.post(WHATSAPP_SEND).mock(return_value=UNDELIVERABLE)
+    sms = providers.post(TWILIO_SEND).mock(side_effect=[httpx.Response(201, json={"sid": f"SM{n}"}) for n in range(5)])
+
+    for reminder in reminders:
+        notification_deliver(notification_id=reminder.pk)
+    for fallback in Notification.objects.filter(booking=booking, channel="sms").order_by("id"):
+        notification_deliver(notification_id=fallback.pk)
+
+    fallbacks = Notification.objects.filter(booking=booking, channel="sms").order_by("id")
+    assert [(r.reminder_offset_minutes, r.status) for r in fallbacks] == [(1440, "sent"), (120, "sent")]
+    assert [body["Body"] for body in _sms_bodies(sms)] == ["Reminder 1440", "Reminder 120"]
