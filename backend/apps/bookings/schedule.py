@@ -54,15 +54,20 @@ def slot_problem(
         return Code.START_TOO_FAR_AHEAD
     if day.closed:
         return Code.SALON_CLOSED
-    if local_start.date() != local_end.date() or not any(
-        opens <= local_start.time() and local_end.time() <= closes for opens, closes in day.hours
-    ):
+    if not _within_hours(day, local_start, local_end):
         return Code.OUTSIDE_WORKING_HOURS
     if any(off_start < end and start < off_end for off_start, off_end in day.time_off):
         return Code.STAFF_TIME_OFF
     if any(other_start < busy_until and start < other_busy for other_start, other_busy in day.bookings):
         return Code.SLOT_TAKEN
     return None
+
+
+def _within_hours(day: StaffDay, local_start: datetime, local_end: datetime) -> bool:
+    """Whether the slot (salon local time) lies inside one of the day's working intervals."""
+    return local_start.date() == local_end.date() and any(
+        opens <= local_start.time() and local_end.time() <= closes for opens, closes in day.hours
+    )
 
 
 def free_starts(
@@ -98,9 +103,7 @@ def free_starts(
         local_start, local_end = local, local + duration
         if local_start.date() > horizon:
             continue
-        if local_start.date() != local_end.date() or not any(
-            opens <= local_start.time() and local_end.time() <= closes for opens, closes in day.hours
-        ):
+        if not _within_hours(day, local_start, local_end):
             continue
         # Intervals that ended before this start end before every later start too:
         # skip them for good. Those left are checked until one begins after the slot.

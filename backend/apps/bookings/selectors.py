@@ -54,7 +54,8 @@ def availability_for_day(*, service: Service, local_date: date, staff_id: int | 
 
     Each start is exactly one that ``booking_create`` accepts (both use
     ``schedule.slot_problem``). A day after the booking horizon is a 400
-    ``start_too_far_ahead``, the booking rule's own code. Five queries, whatever the number of staff and bookings.
+    ``start_too_far_ahead``, the booking rule's own code. Two queries (staff, their day),
+    whatever the number of staff and bookings.
     """
     now = timezone.now()
     tz = service.salon.tz

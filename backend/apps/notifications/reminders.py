@@ -80,8 +80,11 @@ def next_reminder_at(
     """When the booking's next reminder is due (after ``after`` if given); None if none is left."""
     if booking.status not in ACTIVE_STATUSES:
         return None
-    moments = [item.send_at for item in reminder_plan(booking, salon_settings)]
-    return min((moment for moment in moments if after is None or moment > after), default=None)
+    return _first_send_at(reminder_plan(booking, salon_settings), after=after)
+
+
+def _first_send_at(plan: list[PlannedReminder], *, after: datetime | None) -> datetime | None:
+    return min((item.send_at for item in plan if after is None or item.send_at > after), default=None)
 
 
 def booking_reminders_replan(booking: Booking, *, now: datetime) -> None:
@@ -182,5 +185,5 @@ def _due_reminders(bookings: list[Booking], now: datetime) -> list[Notification]
                     skip_reason=skip_reason,
                 )
             )
-        booking.next_reminder_at = min((item.send_at for item in plan if item.send_at > now), default=None)
+        booking.next_reminder_at = _first_send_at(plan, after=now)
     return rows
