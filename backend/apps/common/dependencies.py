@@ -11,6 +11,7 @@ from django.http import HttpResponse, JsonResponse
 from kombu.exceptions import OperationalError as BrokerError
 
 from apps.common.error_codes import CommonErrorCode
+from apps.common.errors import is_api_request
 
 logger = logging.getLogger("salon.dependencies")
 
@@ -47,7 +48,7 @@ def log_unavailable(request, dependency: str, exc: BaseException) -> None:
 
 def unavailable_response(request, dependency: str) -> HttpResponse:
     """JSON under /api/, a short HTML page elsewhere (the admin)."""
-    if request.path.startswith("/api/"):
+    if is_api_request(request):
         response = JsonResponse(unavailable_body(dependency), status=503)
     else:
         response = HttpResponse(

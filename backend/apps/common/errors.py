@@ -10,6 +10,12 @@ from typing import Any
 from apps.common.error_codes import CommonErrorCode
 
 
+def is_api_request(request) -> bool:
+    """Whether the request is for the JSON API (every answer there is JSON; the
+    admin and the other pages are HTML)."""
+    return request.path.startswith("/api/")
+
+
 class AppError(Exception):
     status_code = 400
     default_code = CommonErrorCode.INVALID

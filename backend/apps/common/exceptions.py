@@ -13,7 +13,7 @@ from rest_framework.views import set_rollback
 
 from apps.common.dependencies import log_unavailable, retry_after_header, unavailable_body, unavailable_dependency
 from apps.common.error_codes import CommonErrorCode as Code
-from apps.common.errors import AppError
+from apps.common.errors import AppError, is_api_request
 from apps.common.parsers import RequestTooLarge
 
 logger = logging.getLogger(__name__)
@@ -140,21 +140,19 @@ def json_permission_denied(request, exception=None):
 
 # Django-level refusals (handler400/403/404/500): the API's JSON under /api/, the
 # ordinary HTML pages elsewhere (the admin is a website for people).
-def _api(request) -> bool:
-    return request.path.startswith("/api/")
-
-
 def bad_request(request, exception=None):
-    return json_bad_request(request) if _api(request) else defaults.bad_request(request, exception)
+    return json_bad_request(request) if is_api_request(request) else defaults.bad_request(request, exception)
 
 
 def permission_denied(request, exception=None):
-    return json_permission_denied(request) if _api(request) else defaults.permission_denied(request, exception)
+    if is_api_request(request):
+        return json_permission_denied(request)
+    return defaults.permission_denied(request, exception)
 
 
 def page_not_found(request, exception=None):
-    return json_not_found(request) if _api(request) else defaults.page_not_found(request, exception)
+    return json_not_found(request) if is_api_request(request) else defaults.page_not_found(request, exception)
 
 
 def server_error(request):
-    return json_server_error(request) if _api(request) else defaults.server_error(request)
+    return json_server_error(request) if is_api_request(request) else defaults.server_error(request)

@@ -84,7 +84,7 @@ class StateCollector:
             yield GaugeMetricFamily(name, documentation)
 
     def collect(self):
-        from django.db.models import Min
+        from django.db.models import Count, Min
         from django.utils import timezone
 
         from apps.notifications.models import Notification, NotificationStatus
@@ -92,8 +92,9 @@ class StateCollector:
         pending, oldest, depth = (GaugeMetricFamily(name, doc) for name, doc in self.GAUGES.items())
         try:
             rows = Notification.objects.filter(status=NotificationStatus.PENDING)
-            first = rows.aggregate(first=Min("created_at"))["first"]
-            pending.add_metric([], rows.count())
+            outbox = rows.aggregate(first=Min("created_at"), count=Count("id"))
+            first = outbox["first"]
+            pending.add_metric([], outbox["count"])
             oldest.add_metric([], (timezone.now() - first).total_seconds() if first else 0)
         except Exception as exc:  # the database may be down: say so in the log, keep the rest
             logger.warning("Metrics: outbox unreadable: %s", exc)

@@ -13,6 +13,7 @@ from django.utils.cache import patch_vary_headers
 
 from apps.common.dependencies import log_unavailable, unavailable_dependency, unavailable_response
 from apps.common.error_codes import CommonErrorCode
+from apps.common.errors import is_api_request
 from apps.common.exceptions import (
     bad_request,
     error_body,
@@ -37,7 +38,7 @@ class NulByteMiddleware:
         query = request.META.get("QUERY_STRING", "")
         if "\x00" in request.path or "%00" in query.lower() or "\x00" in query:
             logger.warning("NUL byte refused in %s %s", request.method, request.path)
-            if request.path.startswith("/api/"):
+            if is_api_request(request):
                 body = error_body(CommonErrorCode.BAD_REQUEST, "A NUL byte (%00) is not allowed in a request.")
                 return JsonResponse(body, status=400)
             return bad_request(request)
@@ -68,7 +69,7 @@ class ApiPathMiddleware:
         if dependency:
             log_unavailable(request, dependency, exception)
             return unavailable_response(request, dependency)
-        if not request.path.startswith("/api/"):
+        if not is_api_request(request):
             return None
         # What Django itself would answer with 400/403/404, as JSON (its DEBUG pages are HTML).
         for kinds, answer in (
