@@ -167,18 +167,25 @@ def _whatsapp_statuses(payload) -> list[tuple[datetime, dict]]:
     format change never turns into a 500 that Meta retries for hours.
     """
     statuses = []
+    for item in _whatsapp_items(payload, "statuses"):
+        at = _unix_time(_as_dict(item).get("timestamp"))
+        if at is None:
+            logger.warning("WhatsApp status without a usable timestamp skipped: %.200r", item)
+            continue
+        statuses.append((at, item))
+    return statuses
+
+
+def _whatsapp_items(payload, kind: str) -> list:
+    """The ``kind`` list ("statuses" or "messages") of every ``messages`` change of
+    a Meta notification, whatever else the body holds."""
+    items = []
     for entry in _as_list(_as_dict(payload).get("entry")):
         for change in _as_list(_as_dict(entry).get("changes")):
             change = _as_dict(change)
-            if change.get("field") != "messages":
-                continue
-            for item in _as_list(_as_dict(change.get("value")).get("statuses")):
-                at = _unix_time(_as_dict(item).get("timestamp"))
-                if at is None:
-                    logger.warning("WhatsApp status without a usable timestamp skipped: %.200r", item)
-                    continue
-                statuses.append((at, item))
-    return statuses
+            if change.get("field") == "messages":
+                items.extend(_as_list(_as_dict(change.get("value")).get(kind)))
+    return items
 
 
 def _whatsapp_messages(payload) -> list[IncomingMessage]:
@@ -186,27 +193,21 @@ def _whatsapp_messages(payload) -> list[IncomingMessage]:
     (``type: button``), an interactive reply (``interactive.button_reply``), text.
     Read as defensively as the statuses: anything else is skipped."""
     found = []
-    for entry in _as_list(_as_dict(payload).get("entry")):
-        for change in _as_list(_as_dict(entry).get("changes")):
-            change = _as_dict(change)
-            if change.get("field") != "messages":
-                continue
-            for item in _as_list(_as_dict(change.get("value")).get("messages")):
-                item = _as_dict(item)
-                button = _as_dict(item.get("button"))
-                reply = _as_dict(_as_dict(item.get("interactive")).get("button_reply"))
-                found.append(
-                    IncomingMessage(
-                        provider="whatsapp_cloud",
-                        provider_message_id=str(item.get("id") or ""),
-                        channel=Channel.WHATSAPP,
-                        phone=str(item.get("from") or ""),
-                        text=str(_as_dict(item.get("text")).get("body") or ""),
-                        button_text=str(button.get("text") or reply.get("title") or ""),
-                        button_payload=str(button.get("payload") or reply.get("id") or ""),
-                        received_at=_unix_time(item.get("timestamp")),
-                    )
-                )
+    for item in map(_as_dict, _whatsapp_items(payload, "messages")):
+        button = _as_dict(item.get("button"))
+        reply = _as_dict(_as_dict(item.get("interactive")).get("button_reply"))
+        found.append(
+            IncomingMessage(
+                provider="whatsapp_cloud",
+                provider_message_id=str(item.get("id") or ""),
+                channel=Channel.WHATSAPP,
+                phone=str(item.get("from") or ""),
+                text=str(_as_dict(item.get("text")).get("body") or ""),
+                button_text=str(button.get("text") or reply.get("title") or ""),
+                button_payload=str(button.get("payload") or reply.get("id") or ""),
+                received_at=_unix_time(item.get("timestamp")),
+            )
+        )
     return found
 
 
