@@ -266,12 +266,13 @@ def queries_per_request(data: dict, slots: Slots) -> dict:
         assert client.post("/api/bookings/", body, content_type="application/json").status_code == 201
     counts["booking_create"] = len(queries)
     tomorrow = (timezone.now().astimezone(RIYADH) + timedelta(days=1)).date().isoformat()
-    for name, path in [
-        ("availability", f"/api/availability/?salon={data['salon']}&service={data['service']}&date={tomorrow}"),
-        ("booking_list", "/api/bookings/"),
+    anonymous = Client(HTTP_HOST="127.0.0.1")  # as wrk asks for availability
+    for name, asking, path in [
+        ("availability", anonymous, f"/api/availability/?salon={data['salon']}&service={data['service']}&date={tomorrow}"),
+        ("booking_list", client, "/api/bookings/"),
     ]:
         with CaptureQueriesContext(connection) as queries:
-            assert client.get(path).status_code == 200
+            assert asking.get(path).status_code == 200
         counts[name] = len(queries)
     return counts
 

@@ -12,6 +12,7 @@ and [start, busy_until) does not overlap another active booking's
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -70,52 +71,76 @@ def _within_hours(day: StaffDay, local_start: datetime, local_end: datetime) -> 
     )
 
 
-def free_starts(
-    day: StaffDay,
+class Candidate(NamedTuple):
+    """A start the grid offers on one local day, with the instants the rule compares
+    (UTC) and the text an answer shows."""
+
+    local: datetime
+    start: datetime
+    end: datetime
+    busy_until: datetime
+    text: str
+
+
+def open_candidates(
+    hours: list[tuple[time, time]],
     *,
+    local_date: date,
     tz: ZoneInfo,
-    starts: list[datetime],
+    step: timedelta,
     duration: timedelta,
     buffer: timedelta,
     now: datetime,
-) -> list[datetime]:
-    """The starts (ascending) for which ``slot_problem`` finds no problem, computed
-    in one sweep: each start is checked against the bookings and time off still
-    ahead of it, so the cost grows with starts + bookings, not starts x bookings.
+) -> list[Candidate]:
+    """The grid's starts for these working hours that pass every part of
+    ``slot_problem`` that does not depend on one staff member's bookings or time
+    off: in the future, within the horizon, inside the hours. Computed once for all
+    the staff members who share these hours; ``free_starts`` does the rest."""
+    if local_date > last_bookable_date(now, tz):
+        return []
+    day = StaffDay(hours=hours)
+    candidates = []
+    for local in grid_starts(day, local_date, tz, step):
+        # Wall-clock arithmetic as slot_problem's callers do it (start + duration in
+        # the salon's zone); compared in UTC (one zone, no offset lookups).
+        start = local.astimezone(UTC)
+        if start <= now or not _within_hours(day, local, local + duration):
+            continue
+        end = (local + duration).astimezone(UTC)
+        busy_until = (local + duration + buffer).astimezone(UTC)
+        candidates.append(Candidate(local, start, end, busy_until, local.isoformat()))
+    return candidates
+
+
+def free_starts(day: StaffDay, candidates: list[Candidate]) -> list[Candidate]:
+    """The ``candidates`` (ascending, from ``open_candidates`` for this staff
+    member's hours) for which ``slot_problem`` finds no problem, computed in one
+    sweep: each is checked against the bookings and time off still ahead of it, so
+    the cost grows with candidates + bookings, not candidates x bookings.
 
     It applies exactly the rule of ``slot_problem`` (availability's hypothesis
     test compares it with a minute-by-minute oracle and with ``booking_create``)."""
-    if not starts or day.closed:
+    if day.closed:
         return []
-    horizon = last_bookable_date(now, tz)
+    if not day.bookings and not day.time_off:
+        return candidates
     bookings = sorted(day.bookings)
     time_off = sorted(day.time_off)
     free = []
     first_booking = first_off = 0
-    for local in starts:
-        # Compared in UTC (one zone, no offset lookups); wall-clock arithmetic as
-        # slot_problem's callers do it (start + duration in the salon's zone).
-        start = local.astimezone(UTC)
-        end = (local + duration).astimezone(UTC)
-        busy_until = (local + duration + buffer).astimezone(UTC)
-        if start <= now:
-            continue
-        local_start, local_end = local, local + duration
-        if local_start.date() > horizon:
-            continue
-        if not _within_hours(day, local_start, local_end):
-            continue
+    for candidate in candidates:
+        start = candidate.start
         # Intervals that ended before this start end before every later start too:
         # skip them for good. Those left are checked until one begins after the slot.
         while first_off < len(time_off) and time_off[first_off][1] <= start:
             first_off += 1
-        if _overlaps(time_off, first_off, start, end):
+        if _overlaps(time_off, first_off, start, candidate.end):
             continue
         while first_booking < len(bookings) and bookings[first_booking][1] <= start:
             first_booking += 1
-        if _overlaps(bookings, first_booking, start, busy_until):
+        if _overlaps(bookings, first_booking, start, candidate.busy_until):
             continue
-        free.append(local)
+        free.append(candidate)
     return free
 
 

@@ -1,7 +1,10 @@
+import functools
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -9,14 +12,15 @@ from apps.accounts.models import Role, User
 from apps.bookings.error_codes import BookingErrorCode
 from apps.bookings.models import Booking
 from apps.bookings.schedule import (
+    Candidate,
     free_starts,
-    grid_starts,
     last_bookable_date,
     load_staff_days,
+    open_candidates,
     problem_message,
 )
 from apps.common.errors import InvalidInput
-from apps.salons.models import Service
+from apps.salons.models import Salon, Service
 
 # What BookingSerializer reads.
 ANSWER_FIELDS = (
@@ -42,52 +46,109 @@ def booking_list(*, user: User) -> QuerySet[Booking]:
 
 
 @dataclass(frozen=True)
+class Performer:
+    pk: int
+    name: str
+
+
+@dataclass(frozen=True)
 class StaffAvailability:
-    staff: User
-    starts: list[datetime]
+    staff: Performer
+    starts: list[Candidate]
 
 
-def availability_for_day(*, service: Service, local_date: date, staff_id: int | None = None) -> list[StaffAvailability]:
+@dataclass(frozen=True)
+class DayAvailability:
+    """A service's free start times on one local day, per staff member who performs it."""
+
+    salon_id: int
+    service_id: int
+    time_zone: str
+    duration_minutes: int
+    staff: list[StaffAvailability]
+
+
+def availability_for_day(
+    *, salon_id: int, service_id: int, local_date: date, staff_id: int | None = None
+) -> DayAvailability:
     """Free start times on ``local_date`` (salon time) for every staff member who
-    performs ``service``: working hours minus bookings and their buffers, time off,
-    closures and the past, every ``AVAILABILITY_STEP_MINUTES``.
+    performs the salon's active service (or only ``staff_id``): working hours minus
+    bookings and their buffers, time off, closures and the past, every
+    ``AVAILABILITY_STEP_MINUTES``.
 
     Each start is exactly one that ``booking_create`` accepts (both use
-    ``schedule.slot_problem``). A day after the booking horizon is a 400
-    ``start_too_far_ahead``, the booking rule's own code. Two queries (staff, their day),
-    whatever the number of staff and bookings.
+    ``schedule.slot_problem``'s rule). An unknown service is a 400
+    ``unknown_service``; a day after the booking horizon a 400
+    ``start_too_far_ahead``, the booking rule's own code. Two queries (the service
+    with its performers, their day), whatever the number of staff and bookings:
+    this is the most called endpoint of a customer app.
     """
     now = timezone.now()
-    tz = service.salon.tz
+    service, staff = _service_and_performers(salon_id=salon_id, service_id=service_id, staff_id=staff_id)
+    tz = ZoneInfo(service["time_zone"])
     if local_date > last_bookable_date(now, tz):
         message = problem_message(BookingErrorCode.START_TOO_FAR_AHEAD)
         raise InvalidInput(message, code=BookingErrorCode.START_TOO_FAR_AHEAD, fields={"date": [message]})
-    staff = User.objects.filter(
-        is_active=True, role__in=[Role.STAFF, Role.MANAGER], salon_id=service.salon_id, services_performed=service
-    ).order_by("name", "id")
-    if staff_id is not None:
-        staff = staff.filter(pk=staff_id)
-    staff = list(staff)
+    answer = functools.partial(
+        DayAvailability,
+        salon_id=salon_id,
+        service_id=service_id,
+        time_zone=service["time_zone"],
+        duration_minutes=service["duration_minutes"],
+    )
     if local_date < timezone.localtime(now, tz).date():
         # A past day has no free time (and year-1 dates cannot be converted to UTC).
-        return [StaffAvailability(staff=member, starts=[]) for member in staff]
-    duration = timedelta(minutes=service.duration_minutes)
-    buffer = timedelta(minutes=service.buffer_minutes)
+        return answer(staff=[StaffAvailability(staff=member, starts=[]) for member in staff])
+    duration = timedelta(minutes=service["duration_minutes"])
+    buffer = timedelta(minutes=service["buffer_minutes"])
     days = load_staff_days(
         staff_ids=[s.pk for s in staff],
-        salon_id=service.salon_id,
+        salon_id=salon_id,
         local_date=local_date,
         tz=tz,
         reach=duration + buffer,
     )
     step = timedelta(minutes=settings.AVAILABILITY_STEP_MINUTES)
-    result, grids = [], {}
+    result, candidates_by_hours = [], {}
     for member in staff:
         day = days[member.pk]
-        # Staff members with the same hours share one grid of candidate starts.
+        # Staff members with the same hours share one list of candidate starts.
         hours = tuple(sorted(day.hours))
-        if hours not in grids:
-            grids[hours] = grid_starts(day, local_date, tz, step)
-        free = free_starts(day, tz=tz, starts=grids[hours], duration=duration, buffer=buffer, now=now)
-        result.append(StaffAvailability(staff=member, starts=free))
-    return result
+        if hours not in candidates_by_hours:
+            candidates_by_hours[hours] = open_candidates(
+                list(hours), local_date=local_date, tz=tz, step=step, duration=duration, buffer=buffer, now=now
+            )
+        result.append(StaffAvailability(staff=member, starts=free_starts(day, candidates_by_hours[hours])))
+    return answer(staff=result)
+
+
+def _service_and_performers(*, salon_id: int, service_id: int, staff_id: int | None) -> tuple[dict, list[Performer]]:
+    """The salon's active service and the active staff members of that salon who
+    perform it (by name), in one query: a row per performer, or one row with no
+    performer. No row: the service is unknown here (400)."""
+    q = connection.ops.quote_name
+    user, link = q(User._meta.db_table), q(Service.staff_members.through._meta.db_table)
+    only_one = "AND u.id = %s" if staff_id is not None else ""
+    sql = f"""
+        SELECT s.duration_minutes, s.buffer_minutes, salon.time_zone, u.id, u.name
+          FROM {q(Service._meta.db_table)} s
+          JOIN {q(Salon._meta.db_table)} salon ON salon.id = s.salon_id
+          LEFT JOIN {link} m ON m.service_id = s.id
+          LEFT JOIN {user} u ON u.id = m.user_id AND u.is_active = %s AND u.role IN (%s, %s)
+                            AND u.salon_id = s.salon_id {only_one}
+         WHERE s.id = %s AND s.salon_id = %s AND s.is_active = %s
+         ORDER BY u.name, u.id
+    """  # noqa: S608 - table names from our models, every value a parameter
+    params = [True, Role.STAFF, Role.MANAGER, *([staff_id] if staff_id is not None else []), service_id, salon_id, True]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        raise InvalidInput(
+            "Unknown service for this salon.",
+            code=BookingErrorCode.UNKNOWN_SERVICE,
+            fields={"service": ["Unknown service."]},
+        )
+    duration, buffer, time_zone = rows[0][:3]
+    service = {"duration_minutes": duration, "buffer_minutes": buffer, "time_zone": time_zone}
+    return service, [Performer(pk, name) for *_, pk, name in rows if pk is not None]

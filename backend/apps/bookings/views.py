@@ -7,7 +7,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.bookings import selectors
-from apps.bookings.error_codes import BookingErrorCode
 from apps.bookings.filters import BookingFilter
 from apps.bookings.models import Booking
 from apps.bookings.selectors import availability_for_day
@@ -19,8 +18,6 @@ from apps.bookings.serializers import (
     BookingUpdateSerializer,
 )
 from apps.bookings.services import BookingChanges, booking_create, booking_update
-from apps.common.errors import InvalidInput
-from apps.salons.models import Service
 
 
 @extend_schema_view(
@@ -88,30 +85,24 @@ class AvailabilityView(APIView):
         query = AvailabilityQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        service = (
-            Service.objects.select_related("salon")
-            .filter(pk=params["service"], salon_id=params["salon"], is_active=True)
-            .first()
+        day = availability_for_day(
+            salon_id=params["salon"],
+            service_id=params["service"],
+            local_date=params["date"],
+            staff_id=params.get("staff"),
         )
-        if service is None:
-            raise InvalidInput(
-                "Unknown service for this salon.",
-                code=BookingErrorCode.UNKNOWN_SERVICE,
-                fields={"service": ["Unknown service."]},
-            )
-        staff = availability_for_day(service=service, local_date=params["date"], staff_id=params.get("staff"))
         # Built directly (AvailabilitySerializer documents it): a day can hold a
         # thousand start times, and a serializer field per time is most of the cost.
         body = {
-            "salon": service.salon_id,
-            "service": service.pk,
+            "salon": day.salon_id,
+            "service": day.service_id,
             "date": params["date"].isoformat(),
-            "time_zone": service.salon.time_zone,
-            "duration_minutes": service.duration_minutes,
+            "time_zone": day.time_zone,
+            "duration_minutes": day.duration_minutes,
             "step_minutes": settings.AVAILABILITY_STEP_MINUTES,
             "staff": [
-                {"id": item.staff.pk, "name": item.staff.name, "slots": [start.isoformat() for start in item.starts]}
-                for item in staff
+                {"id": item.staff.pk, "name": item.staff.name, "slots": [start.text for start in item.starts]}
+                for item in day.staff
             ],
         }
         return Response(body)
