@@ -267,8 +267,9 @@ def queries_per_request(data: dict, slots: Slots) -> dict:
     counts["booking_create"] = len(queries)
     tomorrow = (timezone.now().astimezone(RIYADH) + timedelta(days=1)).date().isoformat()
     anonymous = Client(HTTP_HOST="127.0.0.1")  # as wrk asks for availability
+    availability = f"/api/availability/?salon={data['salon']}&service={data['service']}&date={tomorrow}"
     for name, asking, path in [
-        ("availability", anonymous, f"/api/availability/?salon={data['salon']}&service={data['service']}&date={tomorrow}"),
+        ("availability", anonymous, availability),
         ("booking_list", client, "/api/bookings/"),
     ]:
         with CaptureQueriesContext(connection) as queries:
