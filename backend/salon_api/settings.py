@@ -140,7 +140,19 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = DATABASE_CONNECT_TIMEOUT_SECONDS
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "connect_timeout": DATABASE_CONNECT_TIMEOUT_SECONDS,
+            # Values travel apart from the statement, so psycopg prepares a statement
+            # a connection runs often and PostgreSQL stops planning the hot paths'
+            # joins on every request (docs/decisions.md).
+            "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True),
+            # Prepared after this many runs on a connection. Django leaves it off for
+            # poolers such as PgBouncer in transaction mode: behind one, set
+            # DATABASE_SERVER_SIDE_BINDING=0 (values inlined, nothing prepared).
+            "prepare_threshold": env_int("DATABASE_PREPARE_THRESHOLD", 5),
+        }
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite is the embedded default: wait for a writer instead of failing at once,
     # and take the write lock at BEGIN so a read-check-write cannot interleave.
@@ -209,7 +221,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["apps.common.parsers.LimitedJSONParser"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["apps.common.filtering.QueryFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "apps.common.pagination.StandardPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.common.exceptions.api_exception_handler",

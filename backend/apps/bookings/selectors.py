@@ -22,20 +22,36 @@ from apps.bookings.schedule import (
 from apps.common.errors import InvalidInput
 from apps.salons.models import Salon, Service
 
-# What BookingSerializer reads.
-ANSWER_FIELDS = (
+# What a booking answer shows (serializers.booking_answer): a list page reads these
+# columns as plain rows.
+ANSWER_COLUMNS = (
+    "id", "salon_id", "salon__name", "salon__name_ar", "salon__time_zone",
+    "service_id", "service__name", "service__name_ar", "customer_id", "customer__name", "staff_id", "staff__name",
     "start", "end", "status", "note", "customer_confirmed_at", "cancellation_reason", "created_at", "updated_at",
-    "salon__name", "salon__name_ar", "salon__time_zone", "service__name", "service__name_ar",
-    "customer__name", "staff__name",
 )  # fmt: skip
+
+
+class BookingRows:
+    """What answers show of ``bookings`` (with their salon, service and people), as
+    plain rows: a page of them is read on every list request. Counted on the
+    bookings alone (the joins only add columns), sliced as rows: what a paginator needs."""
+
+    ordered = True
+
+    def __init__(self, bookings: QuerySet[Booking]):
+        self.bookings = bookings
+
+    def count(self) -> int:
+        return self.bookings.count()
+
+    def __getitem__(self, index):
+        return self.bookings.values(*ANSWER_COLUMNS)[index]
 
 
 def booking_list(*, user: User) -> QuerySet[Booking]:
     """The bookings ``user`` may see: their own (customer), assigned to them
-    (staff), their salon's (manager), or all (superuser), with what an answer
-    shows of their salon, service and people (and nothing more: a page of them
-    is read on every list request)."""
-    bookings = Booking.objects.select_related("salon", "service", "customer", "staff").only(*ANSWER_FIELDS)
+    (staff), their salon's (manager), or all (superuser)."""
+    bookings = Booking.objects.select_related("salon", "service", "customer", "staff").only(*ANSWER_COLUMNS)
     if user.is_superuser:
         return bookings
     if user.role == Role.MANAGER:

@@ -377,7 +377,7 @@ def test_absurdly_large_ids_in_a_body_are_400(api, now, customer, haircut):
     assert set(response.json()["fields"]) == {"service", "staff"}
 
 
-def test_the_written_out_booking_answer_is_what_drf_would_render(now, haircut, stylist, customer):
+def test_the_written_out_booking_answer_is_what_drf_would_render(api, now, haircut, stylist, customer):
     from rest_framework import serializers
 
     from apps.bookings.serializers import BookingSerializer
@@ -391,3 +391,6 @@ def test_the_written_out_booking_answer_is_what_drf_would_render(now, haircut, s
     drf["start"], drf["end"] = booking.start.astimezone(tz).isoformat(), booking.end.astimezone(tz).isoformat()
 
     assert BookingSerializer(booking).data == drf
+    # The list renders plain rows through the same function: the same answer.
+    listed = api.as_user(customer).get("/api/bookings/").json()["results"]
+    assert listed == [drf]
