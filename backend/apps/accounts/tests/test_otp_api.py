@@ -236,6 +236,22 @@ def test_deactivated_users_access_token_is_refused(api, now):
     assert api.get("/api/me/").status_code == 401
 
 
+def test_a_deleted_users_token_and_a_token_without_a_user_are_refused(api, now):
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    user = UserFactory()
+    api.as_user(user)
+    User.objects.filter(pk=user.pk).delete()
+    gone = api.get("/api/me/")
+    nobody = AccessToken.for_user(UserFactory())
+    del nobody["user_id"]
+    api.client.credentials(HTTP_AUTHORIZATION=f"Bearer {nobody}")
+    unnamed = api.get("/api/me/")
+
+    assert gone.status_code == 401 and gone.json()["code"] == "user_not_found"
+    assert unnamed.status_code == 401 and unnamed.json()["code"] == "token_not_valid"
+
+
 def test_a_forged_forwarded_for_header_does_not_escape_the_address_throttle(api, now, messages):
     statuses = [
         api.post(REQUEST, {"phone": f"05012300{n:02d}"}, HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code

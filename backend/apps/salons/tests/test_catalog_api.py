@@ -100,6 +100,9 @@ def test_openapi_schema_and_docs_are_served(api, db):
 
     assert schema.status_code == 200
     paths = schema.json()["paths"]
+    # Clients learn from the schema that bookings take a bearer JWT.
+    assert schema.json()["components"]["securitySchemes"]["jwtAuth"]["scheme"] == "bearer"
+    assert {"jwtAuth": []} in paths["/api/bookings/"]["post"]["security"]
     for path in [
         "/api/bookings/",
         "/api/bookings/{id}/",
