@@ -10,8 +10,11 @@ and [start, busy_until) does not overlap another active booking's
 [start, busy_until).
 """
 
+import bisect
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from operator import attrgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -83,7 +86,7 @@ class Candidate(NamedTuple):
 
 
 def open_candidates(
-    hours: list[tuple[time, time]],
+    hours: tuple[tuple[time, time], ...],
     *,
     local_date: date,
     tz: ZoneInfo,
@@ -98,18 +101,36 @@ def open_candidates(
     the staff members who share these hours; ``free_starts`` does the rest."""
     if local_date > last_bookable_date(now, tz):
         return []
-    day = StaffDay(hours=hours)
+    candidates = _calendar_candidates(hours, local_date, tz, step, duration, buffer)
+    return list(candidates[bisect.bisect_right(candidates, now, key=attrgetter("start")) :])
+
+
+@functools.lru_cache(maxsize=128)
+def _calendar_candidates(
+    hours: tuple[tuple[time, time], ...],
+    local_date: date,
+    tz: ZoneInfo,
+    step: timedelta,
+    duration: timedelta,
+    buffer: timedelta,
+) -> tuple[Candidate, ...]:
+    """The grid's starts inside these hours, ascending. Pure calendar arithmetic
+    (which wall times exist that day in that zone, and where a slot ends), the same
+    on every request: remembered, while bookings, time off, closures and the clock
+    are read fresh each time. 128 days of grids are at most a few MiB."""
+    day = StaffDay(hours=list(hours))
     candidates = []
     for local in grid_starts(day, local_date, tz, step):
+        if not _within_hours(day, local, local + duration):
+            continue
         # Wall-clock arithmetic as slot_problem's callers do it (start + duration in
         # the salon's zone); compared in UTC (one zone, no offset lookups).
         start = local.astimezone(UTC)
-        if start <= now or not _within_hours(day, local, local + duration):
-            continue
         end = (local + duration).astimezone(UTC)
         busy_until = (local + duration + buffer).astimezone(UTC)
         candidates.append(Candidate(local, start, end, busy_until, local.isoformat()))
-    return candidates
+    # Ascending in UTC too: a wall time that happens twice is offered once (grid_starts).
+    return tuple(sorted(candidates, key=attrgetter("start")))
 
 
 def free_starts(day: StaffDay, candidates: list[Candidate]) -> list[Candidate]:

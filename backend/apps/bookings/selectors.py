@@ -132,7 +132,7 @@ def availability_for_day(
         hours = tuple(sorted(day.hours))
         if hours not in candidates_by_hours:
             candidates_by_hours[hours] = open_candidates(
-                list(hours), local_date=local_date, tz=tz, step=step, duration=duration, buffer=buffer, now=now
+                hours, local_date=local_date, tz=tz, step=step, duration=duration, buffer=buffer, now=now
             )
         result.append(StaffAvailability(staff=member, starts=free_starts(day, candidates_by_hours[hours])))
     return answer(staff=result)

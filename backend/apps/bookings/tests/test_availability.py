@@ -110,6 +110,19 @@ def test_nothing_in_the_past(api, now, haircut, stylist):
     assert _availability(api, haircut, day="0001-01-01")["staff"][0]["slots"] == []
 
 
+def test_asking_again_sees_the_clock_and_new_bookings(api, now, haircut, stylist):
+    # The day's calendar arithmetic is remembered between requests; nothing else is.
+    first = _times(_availability(api, haircut, day="2026-02-28"), stylist)
+    now.move_to(datetime(2026, 2, 28, 14, 5, tzinfo=RIYADH))
+    later = _times(_availability(api, haircut, day="2026-02-28"), stylist)
+    _book_row(haircut, stylist, _at("2026-02-28", "15:00"))
+    booked = _times(_availability(api, haircut, day="2026-02-28"), stylist)
+
+    assert first[0] == "09:00" and later[0] == "14:15"
+    assert "15:00" in later and "14:45" in later
+    assert [t for t in later if t not in booked] == ["14:45", "15:00", "15:15"]
+
+
 def test_the_booking_horizon_is_one_rule_for_availability_and_booking(api, now, settings, haircut, stylist, customer):
     settings.BOOKING_HORIZON_DAYS = 30  # NOW is 2026-02-28: the last bookable day is 2026-03-30
 
