@@ -8,9 +8,10 @@ from apps.common.health import LivenessView, ReadinessView
 from apps.common.metrics import metrics_view
 
 api_patterns = [
+    # Tried in order: the most requested first (availability, bookings).
+    path("", include("apps.bookings.urls")),
     path("", include("apps.accounts.urls")),
     path("", include("apps.salons.urls")),
-    path("", include("apps.bookings.urls")),
     path("", include("apps.notifications.urls")),
     path("health/", LivenessView.as_view(), name="health"),
     path("health/ready/", ReadinessView.as_view(), name="health-ready"),
@@ -21,11 +22,11 @@ api_patterns = [
 ]
 
 urlpatterns = [
+    path("api/", include(api_patterns)),
     path("metrics", metrics_view, name="metrics"),
     # The admin's language switch (POST /i18n/setlang/).
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/", include(api_patterns)),
 ]
 
 admin.site.site_header = _("Salon administration")

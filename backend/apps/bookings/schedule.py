@@ -242,9 +242,9 @@ def load_staff_days(
         if kind == 0:
             days[staff_id].hours.append((_as_time(opens), _as_time(closes)))
         elif kind == 1:
-            days[staff_id].bookings.append((_as_moment(begins), _as_moment(ends)))
+            days[staff_id].bookings.append((as_moment(begins), as_moment(ends)))
         elif kind == 2:
-            days[staff_id].time_off.append((_as_moment(begins), _as_moment(ends)))
+            days[staff_id].time_off.append((as_moment(begins), as_moment(ends)))
         else:
             closed = True
     for staff_day in days.values():
@@ -257,9 +257,12 @@ def _as_time(value) -> time:
     return value if isinstance(value, time) else parse_time(value)
 
 
-def _as_moment(value) -> datetime:
-    # PostgreSQL gives an aware datetime; SQLite gives its stored UTC text.
-    return value if isinstance(value, datetime) else parse_datetime(value).replace(tzinfo=UTC)
+def as_moment(value) -> datetime:
+    """A datetime column read without the ORM, as an aware datetime. PostgreSQL gives
+    one; SQLite gives its stored UTC as text, or as a naive datetime where the
+    column's declared type survives (not through a UNION)."""
+    moment = value if isinstance(value, datetime) else parse_datetime(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def local_to_aware(naive: datetime, tz: ZoneInfo, *, field_name: str = "start") -> datetime:
