@@ -19,6 +19,10 @@ class UserReadingJWTAuthentication(JWTAuthentication):
     at once; only the statement is written once instead of built by the ORM on every
     request (that building was most of authentication's time)."""
 
+    def __init__(self, *args, **kwargs):
+        # simplejwt looks the user model up again for every request; ours is fixed.
+        self.user_model = User
+
     def get_user(self, validated_token):
         try:
             user_id = validated_token[api_settings.USER_ID_CLAIM]

@@ -103,7 +103,7 @@ def _utc_iso(moment):
     """What DRF's DateTimeField writes: ISO 8601 in UTC, "Z" for +00:00."""
     if moment is None:
         return None
-    text = moment.astimezone(UTC).isoformat()
+    text = (moment if moment.tzinfo is UTC else moment.astimezone(UTC)).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
