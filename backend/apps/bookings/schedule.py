@@ -25,7 +25,7 @@ from django.utils.dateparse import parse_datetime, parse_time
 from apps.bookings.error_codes import BookingErrorCode as Code
 from apps.bookings.models import ACTIVE_STATUSES, Booking
 from apps.common.errors import InvalidInput
-from apps.salons.models import SalonClosure, StaffTimeOff, WorkingHours
+from apps.salons.models import MAX_BOOKING_SPAN, SalonClosure, StaffTimeOff, WorkingHours
 
 MESSAGES = {
     Code.START_IN_PAST: "The start time is in the past.",
@@ -203,7 +203,10 @@ def load_staff_days(
     """Load the day of every given staff member: their working hours for that
     weekday, active bookings and time off touching it, and whether the salon is
     closed. One query (a UNION of four), whatever the number of staff members: it
-    is on the path of every booking and every availability request.
+    is on the path of every booking and every availability request. Bookings are
+    looked for from ``MAX_BOOKING_SPAN`` before the day on (no booking holds its
+    staff member longer), so the index range stays one day wide however many
+    bookings a staff member has before or after it.
 
     ``reach``: how far past the day's last minute a slot starting that day can
     hold the staff member (the service's duration and buffer)."""
@@ -220,7 +223,8 @@ def load_staff_days(
         UNION ALL
         SELECT 1, staff_id, {no_time}, {no_time}, start, busy_until
           FROM {q(Booking._meta.db_table)}
-         WHERE staff_id IN ({people}) AND status IN (%s, %s) AND start < %s AND busy_until > %s AND id <> %s
+         WHERE staff_id IN ({people}) AND status IN (%s, %s) AND start < %s AND start > %s
+           AND busy_until > %s AND id <> %s
         UNION ALL
         SELECT 2, staff_id, {no_time}, {no_time}, start, {q("end")}
           FROM {q(StaffTimeOff._meta.db_table)} WHERE staff_id IN ({people}) AND start < %s AND {q("end")} > %s
@@ -230,7 +234,8 @@ def load_staff_days(
     """  # noqa: S608 - table names from our models, every value a parameter
     params = [
         *staff_ids, local_date.weekday(),
-        *staff_ids, *ACTIVE_STATUSES, moment(window_end), moment(first), exclude_booking_pk or 0,
+        *staff_ids, *ACTIVE_STATUSES, moment(window_end), moment(first - MAX_BOOKING_SPAN), moment(first),
+        exclude_booking_pk or 0,
         *staff_ids, moment(window_end), moment(first),
         salon_id, day(local_date), day(local_date),
     ]  # fmt: skip

@@ -1,4 +1,5 @@
 import zoneinfo
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -43,19 +44,26 @@ class Salon(models.Model):
         return self.name_ar if language == "ar" and self.name_ar else self.name
 
 
+# A booking holds its staff member for at most this long (duration + buffer): the
+# staff day's query only looks this far before a day for bookings reaching into it.
+MAX_DURATION_MINUTES = 600
+MAX_BUFFER_MINUTES = 120
+MAX_BOOKING_SPAN = timedelta(minutes=MAX_DURATION_MINUTES + MAX_BUFFER_MINUTES)
+
+
 class Service(models.Model):
     salon = models.ForeignKey(Salon, on_delete=models.PROTECT, related_name="services", verbose_name=_("salon"))
     name = models.CharField(max_length=120, verbose_name=_("name"))
     name_ar = models.CharField(_("Arabic name"), max_length=120, blank=True)
     duration_minutes = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(5), MaxValueValidator(600)], verbose_name=_("duration (minutes)")
+        validators=[MinValueValidator(5), MaxValueValidator(MAX_DURATION_MINUTES)], verbose_name=_("duration (minutes)")
     )
     price = models.DecimalField(
         _("price (SAR)"), max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
     buffer_minutes = models.PositiveSmallIntegerField(
         default=0,
-        validators=[MaxValueValidator(120)],
+        validators=[MaxValueValidator(MAX_BUFFER_MINUTES)],
         help_text="Time kept free after each appointment (cleaning, preparation).",
         verbose_name=_("buffer (minutes)"),
     )
@@ -75,6 +83,12 @@ class Service(models.Model):
         ordering = ["salon_id", "name", "id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(duration_minutes__gte=5), name="service_duration_at_least_5"),
+            models.CheckConstraint(
+                condition=models.Q(duration_minutes__lte=MAX_DURATION_MINUTES), name="service_duration_at_most_600"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(buffer_minutes__lte=MAX_BUFFER_MINUTES), name="service_buffer_at_most_120"
+            ),
             models.CheckConstraint(condition=models.Q(price__gte=0), name="service_price_not_negative"),
         ]
 
