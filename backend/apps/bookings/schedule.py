@@ -23,9 +23,11 @@ from django.db import connection
 from django.utils.dateparse import parse_datetime, parse_time
 
 from apps.bookings.error_codes import BookingErrorCode as Code
-from apps.bookings.models import ACTIVE_STATUSES, Booking
+from apps.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from apps.common.errors import InvalidInput
 from apps.salons.models import MAX_BOOKING_SPAN, SalonClosure, StaffTimeOff, WorkingHours
+
+INACTIVE_STATUSES = tuple(status for status in BookingStatus if status not in ACTIVE_STATUSES)
 
 MESSAGES = {
     Code.START_IN_PAST: "The start time is in the past.",
@@ -216,6 +218,11 @@ def load_staff_days(
     ops, q = connection.ops, connection.ops.quote_name
     moment, day = ops.adapt_datetimefield_value, ops.adapt_datefield_value
     people = ", ".join(["%s"] * len(staff_ids)) or "NULL"
+    # "Not inactive" rather than "active": PostgreSQL cannot then pick the exclusion
+    # constraint's partial GiST index, which narrows by staff member only (with
+    # statistics behind a growing table it did, and walked every active booking of
+    # the staff: 5 ms instead of 0.1). The (staff, start) index takes the day's range.
+    inactive = ", ".join(["%s"] * len(INACTIVE_STATUSES))
     no_time, no_moment = "CAST(NULL AS time)", "CAST(NULL AS timestamp with time zone)"
     sql = f"""
         SELECT 0, staff_id, start_time, end_time, {no_moment}, {no_moment}
@@ -223,7 +230,7 @@ def load_staff_days(
         UNION ALL
         SELECT 1, staff_id, {no_time}, {no_time}, start, busy_until
           FROM {q(Booking._meta.db_table)}
-         WHERE staff_id IN ({people}) AND status IN (%s, %s) AND start < %s AND start > %s
+         WHERE staff_id IN ({people}) AND status NOT IN ({inactive}) AND start < %s AND start > %s
            AND busy_until > %s AND id <> %s
         UNION ALL
         SELECT 2, staff_id, {no_time}, {no_time}, start, {q("end")}
@@ -234,7 +241,7 @@ def load_staff_days(
     """  # noqa: S608 - table names from our models, every value a parameter
     params = [
         *staff_ids, local_date.weekday(),
-        *staff_ids, *ACTIVE_STATUSES, moment(window_end), moment(first - MAX_BOOKING_SPAN), moment(first),
+        *staff_ids, *INACTIVE_STATUSES, moment(window_end), moment(first - MAX_BOOKING_SPAN), moment(first),
         exclude_booking_pk or 0,
         *staff_ids, moment(window_end), moment(first),
         salon_id, day(local_date), day(local_date),
