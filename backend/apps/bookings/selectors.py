@@ -1,6 +1,6 @@
 import functools
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -14,6 +14,7 @@ from apps.bookings.error_codes import BookingErrorCode
 from apps.bookings.models import Booking
 from apps.bookings.schedule import (
     Candidate,
+    as_moment,
     free_starts,
     last_bookable_date,
     load_staff_days,
@@ -99,10 +100,7 @@ _MOMENTS = {"start", "end", "customer_confirmed_at", "created_at", "updated_at"}
 def _read(column: str, value):
     # Datetimes are read as text (see _page_sql): "2026-03-01 06:00:00+00" from
     # PostgreSQL (the session is in UTC), the stored UTC "2026-03-01 06:00:00" from SQLite.
-    if column in _MOMENTS and value is not None:
-        moment = datetime.fromisoformat(value)
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return value
+    return as_moment(value) if column in _MOMENTS and value is not None else value
 
 
 def _booking_table() -> str:
@@ -111,7 +109,7 @@ def _booking_table() -> str:
 
 
 @functools.cache
-def _page_sql(vendor: str = "") -> str:
+def _page_sql(vendor: str) -> str:  # one statement per database kind
     q = connection.ops.quote_name
     booking = _booking_table()
     related = {"salon": Salon, "service": Service, "customer": User, "staff": User}
