@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -41,7 +42,17 @@ def screenshots():
 
 
 @pytest.fixture
-def salon_today(settings):
+def morning_in_riyadh():
+    """Today at 08:00 salon time, the clock running: the bookings at 10:00 and 13:30
+    lie ahead whatever the hour the test runs at (a resend is refused once the
+    appointment has started). Same day, so the browser's cookies stay valid."""
+    today = timezone.localtime(timezone.now(), RIYADH).date()
+    with time_machine.travel(datetime(today.year, today.month, today.day, 8, 0, tzinfo=RIYADH), tick=True):
+        yield
+
+
+@pytest.fixture
+def salon_today(settings, morning_in_riyadh):
     """The demo salon with two bookings today (salon time) and a failed message, and a second salon."""
     call_command("load_demo", verbosity=0)
     salon = Salon.objects.get(name="Main Salon")
