@@ -29,7 +29,7 @@ def rows(count: int, service, staff, customers) -> list[int]:
     from django.utils import timezone
 
     from apps.bookings.models import Booking, BookingStatus
-    from apps.notifications.delivery import retry_deadline
+    from apps.notifications.delivery.policy import retry_deadline
     from apps.notifications.models import Notification
 
     start = timezone.now() + timedelta(days=3 + Booking.objects.count())  # one booking per call, apart
@@ -53,7 +53,7 @@ def rows(count: int, service, staff, customers) -> list[int]:
 
 
 def publish(ids: list[int]) -> None:
-    from apps.notifications.delivery import publish_now_rollback_unsafe
+    from apps.notifications.delivery.publishing import publish_now_rollback_unsafe
 
     for notification_id in ids:
         publish_now_rollback_unsafe(notification_id)

@@ -287,6 +287,9 @@ NOTIFICATION_RETRY_BACKOFF_SECONDS = float(env_str("NOTIFICATION_RETRY_BACKOFF_S
 NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS = float(env_str("NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS", "600"))
 NOTIFICATION_SWEEP_AFTER_SECONDS = env_int("NOTIFICATION_SWEEP_AFTER_SECONDS", 120)
 NOTIFICATION_SWEEP_INTERVAL_SECONDS = env_int("NOTIFICATION_SWEEP_INTERVAL_SECONDS", 60)
+# After WhatsApp says a number cannot get our messages, that person's messages go
+# by SMS (with no WhatsApp call) for this many days, unless they write to us there.
+NOTIFICATION_WHATSAPP_RETRY_AFTER_DAYS = env_int("NOTIFICATION_WHATSAPP_RETRY_AFTER_DAYS", 30)
 # How often the beat scans for due reminders (a reminder goes out within this of its moment).
 REMINDER_SCAN_INTERVAL_SECONDS = env_int("REMINDER_SCAN_INTERVAL_SECONDS", 60)
 

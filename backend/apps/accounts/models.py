@@ -14,11 +14,6 @@ class Language(models.TextChoices):
     ENGLISH = "en", _("English")
 
 
-# Reasons recorded on a skipped message.
-NO_PHONE_REASON = "Recipient has no phone number."
-OPTED_OUT_REASON = "opted_out"
-
-
 class Role(models.TextChoices):
     CUSTOMER = "customer", _("Customer")
     STAFF = "staff", _("Staff")
@@ -42,6 +37,10 @@ class UserManager(BaseUserManager):
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
         return self._create(phone, password, **extra)
+
+    def salon_people(self, salon_id: int | None):
+        """The active staff members and managers of a salon (choice lists in the admin)."""
+        return self.filter(salon_id=salon_id, role__in=[Role.STAFF, Role.MANAGER], is_active=True)
 
     def create_superuser(self, phone, password=None, **extra):
         extra["is_staff"] = True
@@ -68,6 +67,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Set when the person replied STOP on that channel; they may opt back in at /api/me/.
     sms_opted_out = models.BooleanField(default=False, verbose_name=_("SMS opted out"))
     whatsapp_opted_out = models.BooleanField(default=False, verbose_name=_("WhatsApp opted out"))
+    # Set when WhatsApp said this number cannot get our messages (not on WhatsApp):
+    # until then their messages go by SMS with no WhatsApp call. Cleared when they
+    # write to us on WhatsApp or a WhatsApp message to them is delivered.
+    whatsapp_unreachable_until = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("not reachable on WhatsApp until")
+    )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CUSTOMER, verbose_name=_("role"))
     salon = models.ForeignKey(
         "salons.Salon",
@@ -120,13 +125,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     def opted_out_of(self, channel: str) -> bool:
         return self.whatsapp_opted_out if channel == Channel.WHATSAPP else self.sms_opted_out
 
-    def message_block_reason(self, channel: str) -> str:
-        """Why this person cannot be messaged on ``channel`` now ("" when they can)."""
-        if not self.phone:
-            return NO_PHONE_REASON
-        if self.opted_out_of(channel):
-            return OPTED_OUT_REASON
-        return ""
+    @property
+    def managed_salon_id(self) -> int | None:
+        """The salon this person runs in the admin (a manager's); None for anyone else."""
+        return self.salon_id if self.role == Role.MANAGER and not self.is_superuser else None
+
+    def whatsapp_unreachable(self, now) -> bool:
+        return self.whatsapp_unreachable_until is not None and self.whatsapp_unreachable_until > now
 
 
 class OneTimeCode(models.Model):

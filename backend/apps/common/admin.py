@@ -9,26 +9,21 @@ isolated from the text direction (Arabic pages are right to left).
 from datetime import datetime
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import Role
-
 
 def managed_salon_id(user) -> int | None:
-    """The salon a manager runs in the admin; None for anyone else."""
-    if user.is_superuser or getattr(user, "role", None) != Role.MANAGER:
-        return None
-    return user.salon_id
+    """The salon a manager runs in the admin; None for anyone else (superusers included)."""
+    return getattr(user, "managed_salon_id", None)
 
 
 def salon_people(salon_id: int | None):
     """The staff members and managers of a salon, for choice lists."""
-    from apps.accounts.models import User
-
-    return User.objects.filter(salon_id=salon_id, role__in=[Role.STAFF, Role.MANAGER], is_active=True)
+    return get_user_model().objects.salon_people(salon_id)
 
 
 def phone_html(phone: str | None):
@@ -112,9 +107,7 @@ class SalonScopedAdmin(StrictLookupsAdmin):
         if not request.user.is_superuser:
             salon_id = managed_salon_id(request.user)
             if db_field.name == "salon":
-                from apps.salons.models import Salon
-
-                kwargs["queryset"] = Salon.objects.filter(pk=salon_id)
+                kwargs["queryset"] = db_field.remote_field.model.objects.filter(pk=salon_id)
             elif db_field.name in self.people_fields:
                 kwargs["queryset"] = salon_people(salon_id)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

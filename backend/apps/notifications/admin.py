@@ -1,20 +1,37 @@
 from collections import Counter
+from datetime import date, timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from apps.common.admin import ReadOnlyAdminMixin, SalonScopedAdmin, local_time, person_html, phone_html
-from apps.notifications.delivery import RESEND_RESULT_TEXT, ResendResult, notification_resend
+from apps.common.admin import (
+    ReadOnlyAdminMixin,
+    SalonScopedAdmin,
+    StrictLookupsAdmin,
+    local_time,
+    managed_salon_id,
+    person_html,
+    phone_html,
+)
+from apps.notifications.delivery.resend import RESEND_RESULT_TEXT, ResendResult, notification_resend
 from apps.notifications.models import (
     DeliveryAttempt,
     InboundMessage,
     Notification,
     SalonNotificationSettings,
+    SkipReason,
+    WhatsAppTemplate,
     validate_reminder_offsets,
 )
 from apps.notifications.reminders import salon_reminders_replan
+from apps.notifications.selectors import format_cost, message_usage, usage_totals
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -32,6 +49,11 @@ class DeliveryAttemptInline(admin.TabularInline):
         "provider_message_id",
         "error_code",
         "error_message",
+        "encoding",
+        "segments",
+        "provider_segments",
+        "price",
+        "price_unit",
     ]
     readonly_fields = fields
 
@@ -43,13 +65,26 @@ class DeliveryAttemptInline(admin.TabularInline):
         return attempt.duration_ms
 
 
+def _reason(reason: str) -> str:
+    """A skip reason's words in the reader's language; a provider's error as it came."""
+    return SkipReason(reason).label if reason in SkipReason.values else reason
+
+
+def _month(text: str) -> date | None:
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        return None
+
+
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
     """The audit of every message: read-only, filterable, failed ones resendable."""
 
     salon_path = "booking__salon_id"
-    list_display = ["created_local", "event", "recipient_display", "channel", "status", "reason_short"]
-    list_filter = ["status", "event", "channel", "provider", "booking__salon"]
+    list_display = ["created_local", "event", "recipient_display", "channel_used", "status", "reason_short"]
+    list_filter = ["status", "event", "channel", "reroute", "provider", "booking__salon"]
     search_fields = ["phone", "provider_message_id", "=booking__id"]
     list_select_related = ["booking__salon", "recipient"]
     ordering = ["-created_at", "-id"]
@@ -59,13 +94,15 @@ class NotificationAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
         "recipient_display",
         "phone_display",
         "event",
-        "channel",
+        "channel_used",
+        "replaced",
         "sequence",
         "status",
         "provider",
         "message",
-        "reason",
+        "reason_text",
         "provider_message_id",
+        "delivery_status",
         "attempts",
         "retry_until",
         "created_at",
@@ -88,9 +125,53 @@ class NotificationAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
     def phone_display(self, notification):
         return phone_html(notification.phone)
 
+    @admin.display(description=_("channel used"), ordering="channel")
+    def channel_used(self, notification):
+        if not notification.reroute:
+            return notification.get_channel_display()
+        return format_html("{} ({})", notification.get_channel_display(), notification.get_reroute_display())
+
+    @admin.display(description=_("sent instead of / replaced by"))
+    def replaced(self, notification):
+        other = notification.fallback_of or getattr(notification, "fallback", None)
+        if other is None:
+            return "—"
+        return format_html('<a href="../../{}/change/">#{} ({})</a>', other.pk, other.pk, other.get_channel_display())
+
+    @admin.display(description=_("reason"))
+    def reason_text(self, notification):
+        return _reason(notification.reason)
+
     @admin.display(description=_("reason"))
     def reason_short(self, notification):
-        return Truncator(notification.reason).chars(80) if notification.reason else ""
+        return Truncator(_reason(notification.reason)).chars(80) if notification.reason else ""
+
+    def get_urls(self):
+        usage = path("usage/", self.admin_site.admin_view(self.usage_view), name="notifications_notification_usage")
+        return [usage, *super().get_urls()]
+
+    def usage_view(self, request):
+        """Messages, SMS segments and cost per month, for the manager's own salon (all salons for superusers)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        salon_id = managed_salon_id(request.user)
+        if salon_id is None and not request.user.is_superuser:
+            raise PermissionDenied
+        month = _month(request.GET.get("month", "")) or timezone.localdate().replace(day=1)
+        rows = message_usage(month=month, salon_id=salon_id)
+        total = usage_totals(rows)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Message usage"),
+            "month": month,
+            "previous_month": (month.replace(day=1) - timedelta(days=1)).replace(day=1),
+            "next_month": (month.replace(day=28) + timedelta(days=4)).replace(day=1),
+            "rows": [(row, format_cost(row.cost)) for row in rows],
+            "total": total,
+            "total_cost": format_cost(total["cost"]),
+        }
+        return TemplateResponse(request, "admin/notifications/usage.html", context)
 
     @admin.action(description=_("Resend failed notifications"), permissions=["view"])
     def resend_failed(self, request, queryset):
@@ -187,3 +268,23 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
     @admin.display(description=_("text"))
     def text_short(self, message):
         return Truncator(message.button_text or message.text).chars(80)
+
+
+@admin.register(WhatsAppTemplate)
+class WhatsAppTemplateAdmin(StrictLookupsAdmin):
+    """What Meta last said about each WhatsApp template (kept from its webhooks).
+    Managers read it; a superuser may set a state by hand (e.g. after an appeal)."""
+
+    list_display = ["name", "language", "status", "category", "quality", "updated_at"]
+    list_filter = ["status", "category", "quality", "language"]
+    search_fields = ["name"]
+    fields = ["name", "language", "status", "category", "quality", "reason", "meta_template_id", "updated_at"]
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser

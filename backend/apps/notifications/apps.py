@@ -10,4 +10,8 @@ class NotificationsConfig(AppConfig):
     def ready(self):
         # Register the tasks with the Celery app in every process (web included),
         # so that delivery publishes them by name without importing this module.
+        from apps.common.metrics import register_outbox_reader
         from apps.notifications import tasks  # noqa: F401
+        from apps.notifications.selectors import outbox_state
+
+        register_outbox_reader(outbox_state)

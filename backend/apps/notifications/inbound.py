@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.accounts.services.users import user_opt_out
+from apps.accounts.services.users import user_opt_out, user_whatsapp_reachable
 from apps.bookings.error_codes import BookingErrorCode
 from apps.bookings.models import Booking, BookingStatus
 from apps.bookings.services import booking_attendance_confirm, booking_change_status
@@ -25,7 +25,7 @@ from apps.common.channels import Channel
 from apps.common.errors import AppError
 from apps.common.metrics import INBOUND_MESSAGES
 from apps.common.phones import normalize_mobile
-from apps.notifications.messages import compose_answer
+from apps.notifications.messages import AnswerKind, compose_answer
 from apps.notifications.models import InboundMessage, InboundOutcome, ReplyAction
 from apps.notifications.replies import ReplyToken, read_reply_token
 from apps.notifications.services import send_reply_answer
@@ -90,6 +90,8 @@ def inbound_message_receive(message: IncomingMessage) -> InboundMessage | None:
         if not created:
             return row
         row.user = _sender(message.phone)
+        if row.user is not None and row.channel == Channel.WHATSAPP:
+            user_whatsapp_reachable(user_id=row.user.pk)  # they are on WhatsApp after all
         if message.opt_out or (not message.button_payload and is_stop(message.text, message.channel)):
             _opt_out(row)
         elif message.button_payload:
@@ -152,16 +154,16 @@ def _act(row: InboundMessage, token: ReplyToken, booking: Booking) -> None:
     """The sender is the recipient: act, or refuse and answer why."""
     now = timezone.now()
     if booking.reschedule_count != token.move:
-        return _refuse(row, booking, "moved", "The booking was moved after the message with this button.")
+        return _refuse(row, booking, AnswerKind.MOVED, "The booking was moved after the message with this button.")
     if now >= token.expires_at or now >= booking.start:
-        return _refuse(row, booking, "too_late", "The booking has started.")
+        return _refuse(row, booking, AnswerKind.TOO_LATE, "The booking has started.")
     target = TARGET_STATUS.get(token.action)
     if target is not None and booking.status == target:
-        return _refuse(row, booking, "already", f"The booking is already {booking.status}.")
+        return _refuse(row, booking, AnswerKind.ALREADY, f"The booking is already {booking.status}.")
     try:
         if token.action == ReplyAction.KEEP:
             booking = booking_attendance_confirm(actor=row.user, booking_id=booking.pk)
-            _answer(row, booking, "kept")
+            _answer(row, booking, AnswerKind.KEPT)
         else:
             reason = "Declined by the staff member (WhatsApp)." if token.action == ReplyAction.DECLINE else ""
             booking_change_status(actor=row.user, booking_id=booking.pk, status=target, reason=reason)
@@ -169,20 +171,20 @@ def _act(row: InboundMessage, token: ReplyToken, booking: Booking) -> None:
     except AppError as exc:
         booking.refresh_from_db()
         kind = {
-            BookingErrorCode.BOOKING_ALREADY_STARTED: "too_late",
-            BookingErrorCode.INVALID_TRANSITION: "already",
-        }.get(exc.code, "refused")
+            BookingErrorCode.BOOKING_ALREADY_STARTED: AnswerKind.TOO_LATE,
+            BookingErrorCode.INVALID_TRANSITION: AnswerKind.ALREADY,
+        }.get(exc.code, AnswerKind.REFUSED)
         return _refuse(row, booking, kind, f"[{exc.code}] {exc.message}")
     row.outcome = InboundOutcome.DONE
     return None
 
 
-def _refuse(row: InboundMessage, booking: Booking, kind: str, reason: str) -> None:
+def _refuse(row: InboundMessage, booking: Booking, kind: AnswerKind, reason: str) -> None:
     row.outcome, row.reason = InboundOutcome.REFUSED, reason[:300]
     _answer(row, booking, kind)
 
 
-def _answer(row: InboundMessage, booking: Booking, kind: str) -> None:
+def _answer(row: InboundMessage, booking: Booking, kind: AnswerKind) -> None:
     row.save()  # the answer refers to the stored row
     text = compose_answer(kind=kind, language=row.user.preferred_language, booking=booking)
     send_reply_answer(inbound=row, booking=booking, recipient=row.user, text=text)

@@ -6,81 +6,99 @@ salon's review link when it has one (REVIEW_LINK).
 """
 
 from datetime import datetime
+from enum import StrEnum
 
 from apps.accounts.models import Language
+from apps.notifications.models import Audience
 from apps.notifications.models import NotificationEvent as Event
 
-CUSTOMER = "customer"
-STAFF = "staff"
+
+class AnswerKind(StrEnum):
+    """The answers to a person's WhatsApp reply."""
+
+    KEPT = "kept"  # "I'll be there" recorded
+    TOO_LATE = "too_late"  # the booking has started
+    MOVED = "moved"  # the button belongs to an earlier time of the booking
+    ALREADY = "already"  # the booking is already in the state asked for
+    REFUSED = "refused"  # the booking rules said no
+
 
 TEXTS: dict[tuple[str, str, str], str] = {
     # Customer, English
-    (Event.BOOKING_CREATED, CUSTOMER, Language.ENGLISH): (
+    (Event.BOOKING_CREATED, Audience.CUSTOMER, Language.ENGLISH): (
         "Your booking request is received for {service} at {salon} on {when}."
     ),
-    (Event.BOOKING_CONFIRMED, CUSTOMER, Language.ENGLISH): (
+    (Event.BOOKING_CONFIRMED, Audience.CUSTOMER, Language.ENGLISH): (
         "Your booking for {service} at {salon} on {when} is confirmed."
     ),
-    (Event.BOOKING_CANCELLED, CUSTOMER, Language.ENGLISH): (
+    (Event.BOOKING_CANCELLED, Audience.CUSTOMER, Language.ENGLISH): (
         "Your booking for {service} at {salon} on {when} is cancelled."
     ),
-    (Event.BOOKING_RESCHEDULED, CUSTOMER, Language.ENGLISH): (
+    (Event.BOOKING_RESCHEDULED, Audience.CUSTOMER, Language.ENGLISH): (
         "Your booking for {service} at {salon} moved from {previous_when} to {when}."
     ),
-    (Event.BOOKING_REMINDER, CUSTOMER, Language.ENGLISH): (
+    (Event.BOOKING_REMINDER, Audience.CUSTOMER, Language.ENGLISH): (
         "Reminder: your booking for {service} at {salon} is on {when}."
     ),
-    (Event.BOOKING_COMPLETED, CUSTOMER, Language.ENGLISH): (
+    (Event.BOOKING_COMPLETED, Audience.CUSTOMER, Language.ENGLISH): (
         "Thank you for visiting {salon} for {service} on {when}. We hope to see you again soon."
     ),
-    (Event.BOOKING_NO_SHOW, CUSTOMER, Language.ENGLISH): (
+    (Event.BOOKING_NO_SHOW, Audience.CUSTOMER, Language.ENGLISH): (
         "We missed you at {salon} for {service} on {when}. "
         "You can book a new time in the Salon app whenever it suits you."
     ),
     # Staff, English
-    (Event.BOOKING_CREATED, STAFF, Language.ENGLISH): (
+    (Event.BOOKING_CREATED, Audience.STAFF, Language.ENGLISH): (
         "New booking request: {customer} for {service} at {salon} on {when}."
     ),
-    (Event.BOOKING_CONFIRMED, STAFF, Language.ENGLISH): (
+    (Event.BOOKING_CONFIRMED, Audience.STAFF, Language.ENGLISH): (
         "Appointment confirmed: {customer} for {service} at {salon} on {when}."
     ),
-    (Event.BOOKING_CANCELLED, STAFF, Language.ENGLISH): (
+    (Event.BOOKING_CANCELLED, Audience.STAFF, Language.ENGLISH): (
         "Appointment cancelled: {customer} for {service} at {salon} on {when}."
     ),
-    (Event.BOOKING_RESCHEDULED, STAFF, Language.ENGLISH): (
+    (Event.BOOKING_RESCHEDULED, Audience.STAFF, Language.ENGLISH): (
         "Appointment moved: {customer} for {service} at {salon}, from {previous_when} to {when}."
     ),
-    (Event.BOOKING_REMINDER, STAFF, Language.ENGLISH): ("Reminder: {customer} for {service} at {salon} on {when}."),
+    (Event.BOOKING_REMINDER, Audience.STAFF, Language.ENGLISH): (
+        "Reminder: {customer} for {service} at {salon} on {when}."
+    ),
     # Customer, Arabic
-    (Event.BOOKING_CREATED, CUSTOMER, Language.ARABIC): (
+    (Event.BOOKING_CREATED, Audience.CUSTOMER, Language.ARABIC): (
         "تم استلام طلب حجزك لخدمة {service} في {salon} بتاريخ {when}."
     ),
-    (Event.BOOKING_CONFIRMED, CUSTOMER, Language.ARABIC): ("تم تأكيد حجزك لخدمة {service} في {salon} بتاريخ {when}."),
-    (Event.BOOKING_CANCELLED, CUSTOMER, Language.ARABIC): ("تم إلغاء حجزك لخدمة {service} في {salon} بتاريخ {when}."),
-    (Event.BOOKING_RESCHEDULED, CUSTOMER, Language.ARABIC): (
+    (Event.BOOKING_CONFIRMED, Audience.CUSTOMER, Language.ARABIC): (
+        "تم تأكيد حجزك لخدمة {service} في {salon} بتاريخ {when}."
+    ),
+    (Event.BOOKING_CANCELLED, Audience.CUSTOMER, Language.ARABIC): (
+        "تم إلغاء حجزك لخدمة {service} في {salon} بتاريخ {when}."
+    ),
+    (Event.BOOKING_RESCHEDULED, Audience.CUSTOMER, Language.ARABIC): (
         "تم نقل حجزك لخدمة {service} في {salon} من {previous_when} إلى {when}."
     ),
-    (Event.BOOKING_REMINDER, CUSTOMER, Language.ARABIC): ("تذكير: موعد حجزك لخدمة {service} في {salon} بتاريخ {when}."),
-    (Event.BOOKING_COMPLETED, CUSTOMER, Language.ARABIC): (
+    (Event.BOOKING_REMINDER, Audience.CUSTOMER, Language.ARABIC): (
+        "تذكير: موعد حجزك لخدمة {service} في {salon} بتاريخ {when}."
+    ),
+    (Event.BOOKING_COMPLETED, Audience.CUSTOMER, Language.ARABIC): (
         "شكراً لزيارتك {salon} لخدمة {service} بتاريخ {when}. نتطلع لرؤيتك مجدداً."
     ),
-    (Event.BOOKING_NO_SHOW, CUSTOMER, Language.ARABIC): (
+    (Event.BOOKING_NO_SHOW, Audience.CUSTOMER, Language.ARABIC): (
         "افتقدناك في {salon} لموعد {service} بتاريخ {when}. يمكنك حجز موعد جديد من تطبيق صالون متى ما ناسبك."
     ),
     # Staff, Arabic
-    (Event.BOOKING_CREATED, STAFF, Language.ARABIC): (
+    (Event.BOOKING_CREATED, Audience.STAFF, Language.ARABIC): (
         "طلب حجز جديد: {customer} لخدمة {service} في {salon} بتاريخ {when}."
     ),
-    (Event.BOOKING_CONFIRMED, STAFF, Language.ARABIC): (
+    (Event.BOOKING_CONFIRMED, Audience.STAFF, Language.ARABIC): (
         "تم تأكيد موعد {customer} لخدمة {service} في {salon} بتاريخ {when}."
     ),
-    (Event.BOOKING_CANCELLED, STAFF, Language.ARABIC): (
+    (Event.BOOKING_CANCELLED, Audience.STAFF, Language.ARABIC): (
         "تم إلغاء موعد {customer} لخدمة {service} في {salon} بتاريخ {when}."
     ),
-    (Event.BOOKING_RESCHEDULED, STAFF, Language.ARABIC): (
+    (Event.BOOKING_RESCHEDULED, Audience.STAFF, Language.ARABIC): (
         "تم نقل موعد {customer} لخدمة {service} في {salon} من {previous_when} إلى {when}."
     ),
-    (Event.BOOKING_REMINDER, STAFF, Language.ARABIC): (
+    (Event.BOOKING_REMINDER, Audience.STAFF, Language.ARABIC): (
         "تذكير: موعد {customer} لخدمة {service} في {salon} بتاريخ {when}."
     ),
 }
@@ -151,7 +169,7 @@ def template_for(
     order = ["service", "salon", "when"]
     if event == Event.BOOKING_RESCHEDULED:
         order = ["service", "salon", "previous_when", "when"]
-    if audience == STAFF:
+    if audience == Audience.STAFF:
         order = ["customer", *order]
     kind = event
     if event == Event.BOOKING_COMPLETED and review_url:
@@ -161,26 +179,26 @@ def template_for(
 
 
 # Answers to a WhatsApp reply, in the sender's language (placeholders as above, plus {status}).
-ANSWERS: dict[str, dict[str, str]] = {
-    "kept": {
+ANSWERS: dict[AnswerKind, dict[str, str]] = {
+    AnswerKind.KEPT: {
         Language.ENGLISH: "Thank you! We look forward to seeing you at {salon} on {when}.",
         Language.ARABIC: "شكراً لك! ننتظرك في {salon} بتاريخ {when}.",
     },
-    "too_late": {
+    AnswerKind.TOO_LATE: {
         Language.ENGLISH: "Sorry, this booking can no longer be changed by message: it has started. "
         "Please call {salon}.",
         Language.ARABIC: "عذراً، لم يعد بالإمكان تعديل هذا الحجز عبر الرسائل لأن موعده قد بدأ. يرجى الاتصال بـ{salon}.",
     },
-    "moved": {
+    AnswerKind.MOVED: {
         Language.ENGLISH: "This booking was moved after that message; it is now on {when}. "
         "Please use the buttons of the latest message.",
         Language.ARABIC: "تم نقل هذا الحجز بعد تلك الرسالة، وموعده الآن {when}. يرجى استخدام أزرار آخر رسالة.",
     },
-    "already": {
+    AnswerKind.ALREADY: {
         Language.ENGLISH: "This booking is already {status}; nothing was changed.",
         Language.ARABIC: "هذا الحجز {status} بالفعل؛ لم يتغير شيء.",
     },
-    "refused": {
+    AnswerKind.REFUSED: {
         Language.ENGLISH: "We could not do that, and nothing was changed. Please contact {salon}.",
         Language.ARABIC: "تعذر تنفيذ طلبك ولم يتغير شيء. يرجى التواصل مع {salon}.",
     },
@@ -203,7 +221,7 @@ STATUS_WORDS = {
 }
 
 
-def compose_answer(*, kind: str, language: str, booking) -> str:
+def compose_answer(*, kind: AnswerKind, language: str, booking) -> str:
     """A short answer to a reply, in the person's language and the salon's local time."""
     language = _language(language)
     values = _values(language=language, booking=booking, previous_start=None, review_url="")

@@ -27,6 +27,74 @@ class NotificationStatus(models.TextChoices):
     SKIPPED = "skipped", _("Skipped")
 
 
+class Audience(models.TextChoices):
+    """Whom a booking message is written for."""
+
+    CUSTOMER = "customer", _("Customer")
+    STAFF = "staff", _("Staff member")
+
+
+class SkipReason(models.TextChoices):
+    """Why a message was not sent: stored as the code in ``Notification.reason``."""
+
+    NO_PHONE = "no_phone", _("The recipient has no phone number.")
+    OPTED_OUT = "opted_out", _("The recipient opted out of this channel.")
+    APPOINTMENT_STARTED = "appointment_started", _("The appointment started before this message could be sent.")
+    BOOKING_MOVED = "booking_moved", _("The booking was moved after this message was written; its new time is told.")
+    BOOKING_NOT_ACTIVE = "booking_not_active", _("The booking is no longer pending or confirmed.")
+    QUIET_HOURS = "quiet_hours", _("Quiet hours: no allowed moment was left before this reminder.")
+    WHATSAPP_UNREACHABLE = "whatsapp_unreachable", _("Not reachable on WhatsApp for now: sent by SMS instead.")
+    TEMPLATE_UNAVAILABLE = (
+        "template_unavailable",
+        _("The WhatsApp template is paused, disabled or rejected: sent by SMS instead."),
+    )
+
+
+class Reroute(models.TextChoices):
+    """Why a message went by SMS although the person prefers WhatsApp ("" when it did not)."""
+
+    NONE = "", _("As preferred")
+    WHATSAPP_FAILED = "whatsapp_failed", _("WhatsApp failed")
+    WHATSAPP_UNREACHABLE = "whatsapp_unreachable", _("Not reachable on WhatsApp")
+    TEMPLATE_UNAVAILABLE = "template_unavailable", _("WhatsApp template unavailable")
+
+
+class DeliveryStage(models.TextChoices):
+    """What a provider reported after accepting a message (delivery reports)."""
+
+    ACCEPTED = "accepted", _("Accepted")
+    SCHEDULED = "scheduled", _("Scheduled")
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    UNDELIVERED = "undelivered", _("Undelivered")
+    FAILED = "failed", _("Failed")
+    READ = "read", _("Read")
+
+    @property
+    def rank(self) -> int:
+        """Later stages win: a report for an earlier stage than the recorded one changes nothing."""
+        return STAGE_RANKS[self]
+
+    @property
+    def is_failure(self) -> bool:
+        return self in (DeliveryStage.UNDELIVERED, DeliveryStage.FAILED)
+
+
+STAGE_RANKS = {
+    DeliveryStage.ACCEPTED: 0,
+    DeliveryStage.SCHEDULED: 0,
+    DeliveryStage.QUEUED: 1,
+    DeliveryStage.SENDING: 1,
+    DeliveryStage.SENT: 2,
+    DeliveryStage.DELIVERED: 3,
+    DeliveryStage.UNDELIVERED: 3,
+    DeliveryStage.FAILED: 3,
+    DeliveryStage.READ: 4,
+}
+
+
 # The one channel vocabulary (apps/common/channels.py), under the name SPEC.md fixes here.
 NotificationChannel = Channel
 
@@ -80,8 +148,22 @@ class Notification(models.Model):
         related_name="answer",
         verbose_name=_("inbound"),
     )
+    # The WhatsApp message this SMS replaces (it failed, or could not be tried): one each.
+    fallback_of = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="fallback",
+        verbose_name=_("fallback of"),
+    )
+    reroute = models.CharField(
+        max_length=24, choices=Reroute.choices, blank=True, default="", verbose_name=_("why by SMS")
+    )
     # What the provider reported after accepting the message (delivery reports).
-    delivery_status = models.CharField(max_length=16, blank=True, verbose_name=_("delivery status"))
+    delivery_status = models.CharField(
+        max_length=16, choices=DeliveryStage.choices, blank=True, verbose_name=_("delivery status")
+    )
     delivery_updated_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivery updated at"))
     delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
     read_at = models.DateTimeField(null=True, blank=True, verbose_name=_("read at"))
@@ -119,6 +201,11 @@ class Notification(models.Model):
         return f"{self.get_event_display()} ({self.get_channel_display()}): {self.get_status_display()}"
 
 
+class SmsEncoding(models.TextChoices):
+    GSM7 = "gsm7", _("GSM-7")
+    UCS2 = "ucs2", _("UCS-2")
+
+
 class AttemptOutcome(models.TextChoices):
     SENT = "sent", _("Sent")
     TRANSIENT_ERROR = "transient_error", _("Transient error (retried)")
@@ -142,6 +229,15 @@ class DeliveryAttempt(models.Model):
     provider_message_id = models.CharField(max_length=128, blank=True, verbose_name=_("provider message id"))
     error_code = models.CharField(max_length=64, blank=True, verbose_name=_("error code"))
     error_message = models.TextField(blank=True, verbose_name=_("error message"))
+    # SMS only: what the text costs by our count (GSM 03.38 / UCS-2), and what the
+    # provider reported it billed, where it says.
+    encoding = models.CharField(max_length=8, choices=SmsEncoding.choices, blank=True, verbose_name=_("encoding"))
+    segments = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("segments"))
+    provider_segments = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("segments billed by the provider")
+    )
+    price = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True, verbose_name=_("price"))
+    price_unit = models.CharField(max_length=8, blank=True, verbose_name=_("price unit"))
 
     class Meta:
         verbose_name = _("delivery attempt")
@@ -157,6 +253,84 @@ class DeliveryAttempt(models.Model):
     @property
     def duration_ms(self) -> int:
         return round((self.finished_at - self.started_at).total_seconds() * 1000)
+
+
+class TemplateStatus(models.TextChoices):
+    """A WhatsApp template's state at Meta (``message_template_status_update``)."""
+
+    APPROVED = "APPROVED", _("Approved")
+    PENDING = "PENDING", _("Pending review")
+    REJECTED = "REJECTED", _("Rejected")
+    FLAGGED = "FLAGGED", _("Flagged (quality dropping)")
+    PAUSED = "PAUSED", _("Paused")
+    DISABLED = "DISABLED", _("Disabled")
+    IN_APPEAL = "IN_APPEAL", _("In appeal")
+    PENDING_DELETION = "PENDING_DELETION", _("Pending deletion")
+    DELETED = "DELETED", _("Deleted")
+    ARCHIVED = "ARCHIVED", _("Archived")
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED", _("Limit exceeded")
+
+
+# A message with a template in one of these states is not tried on WhatsApp.
+UNUSABLE_TEMPLATE_STATUSES = frozenset(
+    {
+        TemplateStatus.REJECTED,
+        TemplateStatus.PAUSED,
+        TemplateStatus.DISABLED,
+        TemplateStatus.PENDING_DELETION,
+        TemplateStatus.DELETED,
+        TemplateStatus.ARCHIVED,
+    }
+)
+
+
+class TemplateCategory(models.TextChoices):
+    UTILITY = "UTILITY", _("Utility")
+    MARKETING = "MARKETING", _("Marketing")
+    AUTHENTICATION = "AUTHENTICATION", _("Authentication")
+
+
+class TemplateQuality(models.TextChoices):
+    GREEN = "GREEN", _("High")
+    YELLOW = "YELLOW", _("Medium")
+    RED = "RED", _("Low")
+    UNKNOWN = "UNKNOWN", _("Unknown")
+
+
+class WhatsAppTemplate(models.Model):
+    """What Meta last told us about one template in one language.
+
+    Kept from Meta's template webhooks; a template we never heard about is taken
+    as usable (it was approved before this table existed). A superuser may set a
+    state by hand in the admin.
+    """
+
+    name = models.CharField(max_length=512, verbose_name=_("name"))
+    language = models.CharField(max_length=16, verbose_name=_("language"))
+    status = models.CharField(
+        max_length=24, choices=TemplateStatus.choices, default=TemplateStatus.APPROVED, verbose_name=_("status")
+    )
+    category = models.CharField(max_length=24, choices=TemplateCategory.choices, blank=True, verbose_name=_("category"))
+    quality = models.CharField(max_length=16, choices=TemplateQuality.choices, blank=True, verbose_name=_("quality"))
+    meta_template_id = models.CharField(max_length=64, blank=True, verbose_name=_("Meta template id"))
+    reason = models.CharField(max_length=300, blank=True, verbose_name=_("reason given"))
+    # When Meta said it (the webhook entry's time): an older report never overwrites a newer one.
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
+
+    class Meta:
+        verbose_name = _("WhatsApp template")
+        verbose_name_plural = _("WhatsApp templates")
+        ordering = ["name", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "language"], name="whatsapp_template_once_per_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language}): {self.get_status_display()}"
+
+    @property
+    def usable(self) -> bool:
+        return self.status not in UNUSABLE_TEMPLATE_STATUSES
 
 
 def default_reminder_offsets() -> list[int]:

@@ -18,19 +18,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.bookings.models import ACTIVE_STATUSES, Booking
-from apps.notifications.delivery import APPOINTMENT_STARTED_REASON
-from apps.notifications.messages import CUSTOMER, STAFF
-from apps.notifications.models import Notification, NotificationEvent, SalonNotificationSettings
+from apps.notifications.models import Audience, Notification, NotificationEvent, SalonNotificationSettings, SkipReason
 from apps.notifications.services import build_notification, record_notifications
+from apps.notifications.whatsapp_templates import unusable_templates
 
 logger = logging.getLogger(__name__)
-
-QUIET_HOURS_REASON = "Quiet hours: no allowed moment was left before this reminder."
 
 
 @dataclass(frozen=True)
 class PlannedReminder:
-    audience: str  # CUSTOMER or STAFF
+    audience: Audience
     offset_minutes: int
     moment: datetime  # the start minus the offset
     send_at: datetime  # the moment, or when quiet hours began if it falls in them
@@ -67,10 +64,10 @@ def reminder_plan(booking: Booking, salon_settings: SalonNotificationSettings) -
         send_at = before_quiet_hours(
             moment, tz=tz, quiet_start=salon_settings.quiet_hours_start, quiet_end=salon_settings.quiet_hours_end
         )
-        plan.append(PlannedReminder(CUSTOMER, offset, moment, send_at))
+        plan.append(PlannedReminder(Audience.CUSTOMER, offset, moment, send_at))
         # A busy stylist hears once, at the shortest offset.
         if offset == offsets[-1] and booking.staff_id != booking.customer_id:
-            plan.append(PlannedReminder(STAFF, offset, moment, send_at))
+            plan.append(PlannedReminder(Audience.STAFF, offset, moment, send_at))
     return plan
 
 
@@ -162,19 +159,20 @@ def _due_reminders(bookings: list[Booking], now: datetime) -> list[Notification]
         )
     )
     rows = []
+    unusable = unusable_templates()  # one read for the whole batch
     for booking in bookings:
         salon_settings = SalonNotificationSettings.for_salon(booking.salon)
         plan = reminder_plan(booking, salon_settings) if booking.status in ACTIVE_STATUSES else []
         for item in plan:
-            recipient = booking.customer if item.audience == CUSTOMER else booking.staff
+            recipient = booking.customer if item.audience == Audience.CUSTOMER else booking.staff
             key = (booking.pk, recipient.pk, booking.reschedule_count, item.offset_minutes)
             if item.send_at > now or key in written:
                 continue
             skip_reason = ""
             if item.send_at < booking.reminders_from:
-                skip_reason = QUIET_HOURS_REASON
+                skip_reason = SkipReason.QUIET_HOURS
             elif now >= booking.start:
-                skip_reason = APPOINTMENT_STARTED_REASON
+                skip_reason = SkipReason.APPOINTMENT_STARTED
             rows.append(
                 build_notification(
                     booking,
@@ -183,6 +181,7 @@ def _due_reminders(bookings: list[Booking], now: datetime) -> list[Notification]
                     sequence=booking.reschedule_count,
                     reminder_offset_minutes=item.offset_minutes,
                     skip_reason=skip_reason,
+                    unusable=unusable,
                 )
             )
         booking.next_reminder_at = _first_send_at(plan, after=now)

@@ -14,16 +14,15 @@ from datetime import UTC, datetime
 
 from django.core import signing
 
-from apps.notifications.messages import CUSTOMER, STAFF
-from apps.notifications.models import NotificationEvent, ReplyAction
+from apps.notifications.models import Audience, NotificationEvent, ReplyAction
 
 SALT = "salon.whatsapp-reply"
 
 # (event, audience) -> the actions of its buttons, in the template's button order.
 BUTTONS = {
-    (NotificationEvent.BOOKING_CREATED, CUSTOMER): (ReplyAction.KEEP, ReplyAction.CANCEL),
-    (NotificationEvent.BOOKING_REMINDER, CUSTOMER): (ReplyAction.KEEP, ReplyAction.CANCEL),
-    (NotificationEvent.BOOKING_CREATED, STAFF): (ReplyAction.CONFIRM, ReplyAction.DECLINE),
+    (NotificationEvent.BOOKING_CREATED, Audience.CUSTOMER): (ReplyAction.KEEP, ReplyAction.CANCEL),
+    (NotificationEvent.BOOKING_REMINDER, Audience.CUSTOMER): (ReplyAction.KEEP, ReplyAction.CANCEL),
+    (NotificationEvent.BOOKING_CREATED, Audience.STAFF): (ReplyAction.CONFIRM, ReplyAction.DECLINE),
 }
 
 

@@ -1,8 +1,10 @@
-"""The outbox: which notification rows a booking event creates.
+"""The outbox: which notification rows exist. The one writer of ``Notification`` rows.
 
 Rows are written in the caller's transaction (the booking change), so a
 rolled-back change leaves no message behind; each row's id is handed to
-delivery (``apps.notifications.delivery``) only after commit.
+delivery (``apps.notifications.delivery``) only after commit. The SMS that
+replaces a WhatsApp message (it failed, or WhatsApp cannot take it) is written
+here too, by ``notification_fall_back_to_sms``, with the same rules as any row.
 """
 
 from datetime import datetime, timedelta
@@ -12,25 +14,26 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.accounts.services.otp import provider_for_channel
 from apps.bookings.models import Booking, BookingStatus
 from apps.common.channels import Channel
-from apps.notifications.delivery import (
-    count_outcome,
-    notification_resend,
-    publish_many_on_commit,
-    publish_on_commit,
-    retry_deadline,
-)
-from apps.notifications.messages import CUSTOMER, STAFF, compose, template_for
+from apps.common.metrics import count_notification_on_commit
+from apps.notifications.delivery.policy import retry_deadline
+from apps.notifications.delivery.publishing import publish_many_on_commit, publish_on_commit
+from apps.notifications.delivery.resend import notification_resend
+from apps.notifications.messages import compose, template_for
 from apps.notifications.models import (
+    Audience,
     InboundMessage,
     Notification,
     NotificationEvent,
     NotificationStatus,
+    Reroute,
     SalonNotificationSettings,
+    SkipReason,
 )
 from apps.notifications.replies import reply_buttons
+from apps.notifications.routing import whatsapp_reroute
+from integrations.messaging import provider_for_channel
 
 # A status reached by a transition -> the event both parties hear about.
 STATUS_EVENTS = {
@@ -55,7 +58,17 @@ CONTENT_FIELDS = (
     "status",
     "reason",
     "retry_until",
+    "reroute",
 )
+
+
+def message_block_reason(recipient: User, channel: str) -> str:
+    """Why ``recipient`` cannot be messaged on ``channel`` now (a ``SkipReason``, "" when they can)."""
+    if not recipient.phone:
+        return SkipReason.NO_PHONE
+    if recipient.opted_out_of(channel):
+        return SkipReason.OPTED_OUT
+    return ""
 
 
 def build_notification(
@@ -69,19 +82,28 @@ def build_notification(
     reminder_offset_minutes: int = 0,
     review_url: str = "",
     skip_reason: str = "",
+    unusable: frozenset | None = None,
 ) -> Notification:
-    """The unsaved row for ``recipient`` about ``event``: channel (the recipient's
-    preferred one, else NOTIFICATION_DEFAULT_CHANNEL, unless given), text and
-    WhatsApp template in their language (with its quick-reply buttons, where a
-    reply makes sense), provider, and ``skipped`` with the reason when they
-    cannot be messaged (or ``skip_reason`` says why not)."""
+    """The unsaved row for ``recipient`` about ``event``: channel (the given one,
+    else the recipient's preferred one, else NOTIFICATION_DEFAULT_CHANNEL; SMS
+    when WhatsApp cannot take it, with the reason), text and WhatsApp template in
+    their language (with its quick-reply buttons, where a reply makes sense),
+    provider, and ``skipped`` with the reason when they cannot be messaged (or
+    ``skip_reason`` says why not). ``unusable``: the unusable WhatsApp templates,
+    when the caller read them once for many rows."""
+    now = timezone.now()
     channel = channel or recipient.preferred_channel or settings.NOTIFICATION_DEFAULT_CHANNEL
-    audience = CUSTOMER if recipient.pk == booking.customer_id else STAFF
+    audience = Audience.CUSTOMER if recipient.pk == booking.customer_id else Audience.STAFF
     language = recipient.preferred_language
     context = {"event": event, "audience": audience, "language": language, "booking": booking}
     context |= {"previous_start": previous_start, "review_url": review_url}
     template, variables = template_for(**context)
-    skip_reason = skip_reason or recipient.message_block_reason(channel)
+    reroute = ""
+    if channel == Channel.WHATSAPP:
+        reroute = whatsapp_reroute(recipient, template=template, language=language, now=now, unusable=unusable)
+    if reroute:
+        channel = Channel.SMS
+    skip_reason = skip_reason or message_block_reason(recipient, channel)
     buttons = (
         reply_buttons(booking=booking, recipient_id=recipient.pk, event=event, audience=audience)
         if channel == Channel.WHATSAPP
@@ -103,7 +125,8 @@ def build_notification(
         buttons=buttons,
         status=NotificationStatus.SKIPPED if skip_reason else NotificationStatus.PENDING,
         reason=skip_reason,
-        retry_until=retry_deadline(timezone.now()),
+        retry_until=retry_deadline(now),
+        reroute=reroute,
     )
 
 
@@ -140,7 +163,7 @@ def record_notifications(rows: list[Notification]) -> list[Notification]:
     created = Notification.objects.bulk_create(rows)
     for row in created:
         if row.status != NotificationStatus.PENDING:
-            count_outcome(row, row.status)
+            count_notification_on_commit(row, row.status)
     publish_many_on_commit([row.pk for row in created if row.status == NotificationStatus.PENDING])
     return created
 
@@ -150,7 +173,7 @@ def _hand_over(row: Notification) -> None:
     if row.status == NotificationStatus.PENDING:
         publish_on_commit(row.pk)
     else:
-        count_outcome(row, row.status)
+        count_notification_on_commit(row, row.status)
 
 
 def notify_booking_lifecycle(
@@ -203,11 +226,51 @@ def notify_on_status_change(booking: Booking, previous_status: str) -> list[Noti
     return []
 
 
+def notification_fall_back_to_sms(*, notification: Notification, reroute: str) -> Notification | None:
+    """The same message once by SMS, for a WhatsApp booking message that cannot
+    reach its recipient (it failed for good, or WhatsApp cannot take it now).
+
+    At most one SMS per message, whatever the number of failure reports: the SMS
+    row is keyed like any row of that message (and points back to the WhatsApp
+    row). The recipient's SMS opt-out and phone apply as to any row; the row is
+    delivered like any other, so a reminder whose appointment has started by then
+    is ``skipped``. Answers inside a WhatsApp chat (no template) have no SMS twin.
+    Call it inside the transaction that records the failure.
+    """
+    if notification.channel != Channel.WHATSAPP or not notification.template:
+        return None
+    recipient = notification.recipient
+    skip_reason = message_block_reason(recipient, Channel.SMS)
+    fallback, created = Notification.objects.get_or_create(
+        booking_id=notification.booking_id,
+        recipient=recipient,
+        event=notification.event,
+        channel=Channel.SMS,
+        sequence=notification.sequence,
+        # Each reminder (24 h, 2 h, ...) is its own message: its own fallback.
+        reminder_offset_minutes=notification.reminder_offset_minutes,
+        defaults={
+            "message": notification.message,
+            "phone": recipient.phone or "",
+            "provider": provider_for_channel(Channel.SMS),
+            "language": notification.language,
+            "status": NotificationStatus.SKIPPED if skip_reason else NotificationStatus.PENDING,
+            "reason": skip_reason,
+            "retry_until": retry_deadline(timezone.now()),
+            "fallback_of": notification,
+            "reroute": reroute or Reroute.WHATSAPP_FAILED,
+        },
+    )
+    if created:
+        _hand_over(fallback)
+    return fallback
+
+
 def send_reply_answer(*, inbound: InboundMessage, booking: Booking, recipient: User, text: str) -> Notification:
     """Answer a person's WhatsApp reply on the channel they wrote on, once per
     inbound message. A free-text message inside the 24-hour window their reply
     opened (no template), so it is retried only within that window."""
-    blocked = recipient.message_block_reason(inbound.channel)
+    blocked = message_block_reason(recipient, inbound.channel)
     window_ends = inbound.received_at + timedelta(hours=24)
     notification, created = Notification.objects.get_or_create(
         inbound=inbound,

@@ -2,13 +2,13 @@
 
 from celery import shared_task
 
-from apps.notifications.delivery import (
+from apps.notifications.delivery.publishing import (
     SEND_MANY_TASK,
     SEND_TASK,
-    notification_deliver,
     notification_sweep,
     publish_now_rollback_unsafe,
 )
+from apps.notifications.delivery.sending import notification_deliver
 from apps.notifications.reminders import reminder_scan
 
 

@@ -24,14 +24,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from twilio.request_validator import RequestValidator
 
-from apps.accounts.services.providers.twilio import OPTED_OUT_CODES
-from apps.accounts.services.users import user_opt_out
 from apps.common.channels import Channel
 from apps.common.errors import PermissionDenied
 from apps.common.parsers import TOO_DEEP
-from apps.notifications.delivery import notification_record_delivery
+from apps.notifications.delivery.reports import notification_record_delivery
 from apps.notifications.error_codes import NotificationErrorCode
 from apps.notifications.inbound import IncomingMessage, inbound_message_receive
+from apps.notifications.models import TemplateStatus
+from apps.notifications.whatsapp_templates import whatsapp_template_record
 
 logger = logging.getLogger(__name__)
 
@@ -73,14 +73,13 @@ class TwilioStatusWebhook(_TwilioWebhook):
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
         params = self.verified_params(request)
-        notification = notification_record_delivery(
+        notification_record_delivery(
             provider_message_id=params.get("MessageSid", ""),
             status=params.get("MessageStatus", ""),
             at=timezone.now(),  # Twilio's reports carry no timestamp
-            error=f"[{params['ErrorCode']}] delivery failed" if params.get("ErrorCode") else "",
+            error_code=params.get("ErrorCode") or "",
+            error_text=params.get("ChannelStatusMessage") or ("delivery failed" if params.get("ErrorCode") else ""),
         )
-        if notification is not None and params.get("ErrorCode") in OPTED_OUT_CODES:
-            user_opt_out(user_id=notification.recipient_id, channel=notification.channel)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -107,8 +106,9 @@ class TwilioInboundWebhook(_TwilioWebhook):
 
 
 class WhatsAppWebhook(_ProviderWebhook):
-    """Meta WhatsApp Cloud API: the subscription handshake (GET); delivery statuses
-    and inbound messages (button replies, interactive replies, text) (POST)."""
+    """Meta WhatsApp Cloud API: the subscription handshake (GET); delivery statuses,
+    inbound messages (button replies, interactive replies, text) and the state of
+    our templates (POST)."""
 
     @extend_schema(request=None, responses={(200, "text/plain"): OpenApiTypes.STR})
     def get(self, request):
@@ -144,11 +144,13 @@ class WhatsAppWebhook(_ProviderWebhook):
                 provider_message_id=str(item.get("id") or ""),
                 status=str(item.get("status") or ""),
                 at=at,
-                error=f"[{error.get('code')}] {error.get('title') or error.get('message') or ''}".strip()
-                if error
-                else "",
+                error_code=str(error.get("code") or ""),
+                error_text=str(error.get("title") or error.get("message") or ""),
             )
-        return Response({"received": len(statuses) + len(messages)})
+        templates = _whatsapp_template_changes(payload)
+        for change in templates:
+            whatsapp_template_record(**change)
+        return Response({"received": len(statuses) + len(messages) + len(templates)})
 
 
 def _as_list(value) -> list:
@@ -174,6 +176,54 @@ def _whatsapp_statuses(payload) -> list[tuple[datetime, dict]]:
             continue
         statuses.append((at, item))
     return statuses
+
+
+# Meta's template events -> the state we keep (LOCKED and UNARCHIVED say nothing about sending).
+TEMPLATE_EVENT_STATUS = {
+    "APPROVED": TemplateStatus.APPROVED,
+    "REINSTATED": TemplateStatus.APPROVED,
+    "PENDING": TemplateStatus.PENDING,
+    "REJECTED": TemplateStatus.REJECTED,
+    "FLAGGED": TemplateStatus.FLAGGED,
+    "PAUSED": TemplateStatus.PAUSED,
+    "DISABLED": TemplateStatus.DISABLED,
+    "IN_APPEAL": TemplateStatus.IN_APPEAL,
+    "PENDING_DELETION": TemplateStatus.PENDING_DELETION,
+    "DELETED": TemplateStatus.DELETED,
+    "ARCHIVED": TemplateStatus.ARCHIVED,
+    "LIMIT_EXCEEDED": TemplateStatus.LIMIT_EXCEEDED,
+}
+
+
+def _whatsapp_template_changes(payload) -> list[dict]:
+    """What Meta's template fields say about our templates, as ``whatsapp_template_record``
+    arguments: ``message_template_status_update`` (approved, paused, ...),
+    ``message_template_quality_update`` and ``template_category_update`` (a
+    completed change; an announced one, with ``correct_category``, changes nothing yet)."""
+    changes = []
+    for entry in _as_list(_as_dict(payload).get("entry")):
+        at = _unix_time(_as_dict(entry).get("time")) or timezone.now()
+        for change in _as_list(_as_dict(entry).get("changes")):
+            change = _as_dict(change)
+            value = _as_dict(change.get("value"))
+            template = {
+                "name": str(value.get("message_template_name") or ""),
+                "language": str(value.get("message_template_language") or ""),
+                "meta_template_id": str(value.get("message_template_id") or ""),
+                "at": at,
+            }
+            field = change.get("field")
+            if field == "message_template_status_update":
+                status = TEMPLATE_EVENT_STATUS.get(str(value.get("event") or "").upper(), "")
+                other = _as_dict(value.get("other_info"))
+                reason = " ".join(str(part) for part in (value.get("reason"), other.get("title")) if part)
+                category = str(value.get("message_template_category") or "").upper()
+                changes.append(template | {"status": status, "category": category, "reason": reason})
+            elif field == "message_template_quality_update":
+                changes.append(template | {"quality": str(value.get("new_quality_score") or "").upper()})
+            elif field == "template_category_update" and "correct_category" not in value:
+                changes.append(template | {"category": str(value.get("new_category") or "").upper()})
+    return changes
 
 
 def _whatsapp_items(payload, kind: str) -> list:

@@ -1,6 +1,6 @@
 """Login by one-time code, and the provider adapters every message goes through.
 
-The adapters live in ``apps.accounts.services.providers`` (one module per
+The adapters live in ``integrations.messaging`` (one module per
 provider); they are exposed here because the OTP sender and the notification
 sender share them (SPEC.md section 1).
 """
@@ -20,7 +20,12 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.error_codes import AccountErrorCode
 from apps.accounts.models import Language, LoginCodeBudget, OneTimeCode, Role, User
-from apps.accounts.services.providers import (
+from apps.common.channels import Channel
+from apps.common.errors import AppError, InvalidInput, PermissionDenied, TooManyRequests
+from apps.common.metrics import LOGIN_CODES
+from apps.common.phones import country_code, normalize_mobile
+from apps.common.rates import parse_rate
+from integrations.messaging import (
     MessageProvider,
     PermanentProviderError,
     ProviderError,
@@ -30,11 +35,6 @@ from apps.accounts.services.providers import (
     get_provider,
     provider_for_channel,
 )
-from apps.common.channels import Channel
-from apps.common.errors import AppError, InvalidInput, PermissionDenied, TooManyRequests
-from apps.common.metrics import LOGIN_CODES
-from apps.common.phones import country_code, normalize_mobile
-from apps.common.rates import parse_rate
 
 logger = logging.getLogger(__name__)
 

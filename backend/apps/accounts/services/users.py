@@ -46,3 +46,13 @@ def user_opt_out(*, user_id: int, channel: str) -> None:
     says they did); they may opt back in at /api/me/."""
     field = "whatsapp_opted_out" if channel == Channel.WHATSAPP else "sms_opted_out"
     User.objects.filter(pk=user_id).update(**{field: True})
+
+
+def user_whatsapp_unreachable(*, user_id: int, until) -> None:
+    """WhatsApp said this number cannot get our messages: SMS first until ``until``."""
+    User.objects.filter(pk=user_id).update(whatsapp_unreachable_until=until)
+
+
+def user_whatsapp_reachable(*, user_id: int) -> None:
+    """The person wrote to us on WhatsApp, or a WhatsApp message reached them: try it again."""
+    User.objects.filter(pk=user_id, whatsapp_unreachable_until__isnull=False).update(whatsapp_unreachable_until=None)

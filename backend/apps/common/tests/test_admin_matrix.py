@@ -11,6 +11,7 @@ import pytest
 from django.contrib import admin
 
 from apps.common.tests.admin_fixtures import a_login_code, salon_world
+from apps.notifications.models import WhatsAppTemplate
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,10 @@ MANAGER = {
     "notifications.notification": (200, 200, 403, 403),
     "notifications.inboundmessage": (200, 200, 403, 403),
     "notifications.salonnotificationsettings": (200, 200, 200, 403),
+    "notifications.whatsapptemplate": (200, 200, 403, 403),
 }
+# Not a salon's rows: the business's WhatsApp templates, the same for every manager.
+SHARED = {"notifications.whatsapptemplate"}
 # What a superuser may not do either: the admin offers no such page.
 NOWHERE = {
     "accounts.onetimecode": {"add"},
@@ -43,7 +47,7 @@ NOWHERE = {
     "notifications.inboundmessage": {"add", "delete"},
     "token_blacklist.outstandingtoken": {"add", "delete"},
 }
-SCOPED = {label for label, (listing, *_) in MANAGER.items() if listing == 200}
+SCOPED = {label for label, (listing, *_) in MANAGER.items() if listing == 200} - SHARED
 
 
 @pytest.fixture
@@ -73,6 +77,7 @@ def world(now, django_user_model):
         "notifications.notification": alpha.notification,
         "notifications.inboundmessage": alpha.inbound,
         "notifications.salonnotificationsettings": alpha.settings,
+        "notifications.whatsapptemplate": WhatsAppTemplate.objects.create(name="booking_created_customer", language="ar"),
     }
     people = {
         "manager": alpha.manager,
@@ -94,7 +99,7 @@ def _expected(label: str, operation: str, actor: str) -> int | str:
     if actor == "other_manager" and label in SCOPED and operation in ("view", "delete"):
         return 404  # another salon's object does not exist for them, whatever they may do
     if operation == "list" and allowed == 200:
-        return "listed" if actor == "manager" else "absent"
+        return "listed" if actor == "manager" or label in SHARED else "absent"
     return allowed
 
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from apps.accounts.models import Role
 from apps.bookings.models import Booking
 from apps.common.tests.factories import BookingFactory, StaffFactory
-from apps.notifications.models import Notification, NotificationEvent, NotificationStatus
+from apps.notifications.models import Notification, NotificationEvent, NotificationStatus, SkipReason
 from apps.notifications.services import send_booking_notification
 
 pytestmark = pytest.mark.django_db
@@ -96,7 +96,7 @@ def test_staff_member_without_phone_gets_a_skipped_row_with_reason(api, now, cus
     assert response.status_code == 201
     row = Notification.objects.get(booking_id=response.json()["id"], recipient=phoneless)
     assert row.status == NotificationStatus.SKIPPED
-    assert row.reason == "Recipient has no phone number."
+    assert row.reason == SkipReason.NO_PHONE
     assert row.phone == "" and row.attempts == 0
     customer_row = Notification.objects.get(booking_id=response.json()["id"], recipient=customer)
     assert customer_row.status == NotificationStatus.SENT

@@ -105,7 +105,7 @@ def test_whatsapp_refused_for_good_falls_back_to_exactly_one_sms(api, now, provi
 
 def test_a_transient_whatsapp_error_does_not_fall_back(now, providers, haircut, stylist):
     from apps.common.tests.factories import BookingFactory, NotificationFactory
-    from apps.notifications.delivery import notification_deliver
+    from apps.notifications.delivery.sending import notification_deliver
 
     customer = UserFactory(preferred_channel="whatsapp")
     booking = BookingFactory(service=haircut, staff=stylist, customer=customer)
@@ -179,7 +179,7 @@ def test_no_secret_reaches_the_logs_or_the_admin(api, client, now, providers, ha
 
 def test_each_reminder_refused_on_whatsapp_falls_back_to_its_own_sms(now, providers, haircut, stylist):
     from apps.common.tests.factories import BookingFactory, NotificationFactory
-    from apps.notifications.delivery import notification_deliver
+    from apps.notifications.delivery.sending import notification_deliver
 
     customer = UserFactory(preferred_language="en", preferred_channel="whatsapp")
     booking = BookingFactory(service=haircut, staff=stylist, customer=customer)

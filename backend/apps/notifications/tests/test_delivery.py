@@ -10,14 +10,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from apps.common.tests.factories import BookingFactory, NotificationFactory
-from apps.notifications.delivery import (
-    APPOINTMENT_STARTED_REASON,
-    notification_deliver,
-    notification_sweep,
-    retry_deadline,
-    retry_delay,
-)
-from apps.notifications.models import AttemptOutcome, DeliveryAttempt, Notification, NotificationStatus
+from apps.notifications.delivery.policy import retry_deadline, retry_delay
+from apps.notifications.delivery.publishing import notification_sweep
+from apps.notifications.delivery.sending import notification_deliver
+from apps.notifications.models import AttemptOutcome, DeliveryAttempt, Notification, NotificationStatus, SkipReason
 
 pytestmark = pytest.mark.django_db
 
@@ -148,7 +144,8 @@ def test_a_message_about_an_appointment_is_never_sent_after_it_starts(provider, 
     outcome = _retry_until_done(provider, row, now)
 
     assert outcome.status == NotificationStatus.SKIPPED
-    assert row.reason.startswith(APPOINTMENT_STARTED_REASON) and "[20500]" in row.reason
+    assert row.reason == SkipReason.APPOINTMENT_STARTED
+    assert _attempts(row)[-1].error_code == "20500"  # the last error stays on its attempt
     assert timezone.now() < soon.start  # it gave up before the start, not after
     assert all(a.finished_at < soon.start for a in _attempts(row))
 
@@ -159,7 +156,7 @@ def test_a_pending_message_found_after_the_start_is_skipped_without_a_provider_c
 
     outcome = _deliver(pending)
 
-    assert (outcome.status, pending.reason) == (NotificationStatus.SKIPPED, APPOINTMENT_STARTED_REASON)
+    assert (outcome.status, pending.reason) == (NotificationStatus.SKIPPED, SkipReason.APPOINTMENT_STARTED)
     assert provider.call_count == 0 and pending.attempts == 0
 
 

@@ -287,7 +287,7 @@ PERMANENT = [
 
 def _deliver_one(provider, url, answer, configured, network, haircut, stylist, customer):
     from apps.common.tests.factories import BookingFactory, NotificationFactory
-    from apps.notifications.delivery import notification_deliver
+    from apps.notifications.delivery.sending import notification_deliver
 
     configured.NOTIFICATION_PROVIDER = provider
     channel = "whatsapp" if provider == "whatsapp_cloud" else "sms"

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from apps.bookings.models import Booking, BookingStatus
 from apps.common.tests.factories import RIYADH, StaffFactory, UserFactory
-from apps.notifications.delivery import notification_deliver
-from apps.notifications.models import Notification, NotificationStatus, SalonNotificationSettings
-from apps.notifications.reminders import QUIET_HOURS_REASON, before_quiet_hours, reminder_scan
+from apps.notifications.delivery.sending import notification_deliver
+from apps.notifications.models import Notification, NotificationStatus, SalonNotificationSettings, SkipReason
+from apps.notifications.reminders import before_quiet_hours, reminder_scan
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +96,7 @@ def test_a_reminder_written_before_a_cancellation_is_not_sent_after_it(api, now,
     notification_deliver(notification_id=row.pk)
 
     row.refresh_from_db()
-    assert (row.status, row.reason) == (NotificationStatus.SKIPPED, "The booking is cancelled: no reminder.")
+    assert (row.status, row.reason) == (NotificationStatus.SKIPPED, SkipReason.BOOKING_NOT_ACTIVE)
     assert row.attempts == 0
 
 
@@ -160,7 +160,7 @@ def test_with_no_allowed_moment_left_the_reminder_is_skipped_with_the_reason(
     _beat_until(now, start, django_capture_on_commit_callbacks)
 
     rows = _reminders(booking_id)
-    assert [(row.status, row.reason) for row in rows] == [(NotificationStatus.SKIPPED, QUIET_HOURS_REASON)] * 2
+    assert [(row.status, row.reason) for row in rows] == [(NotificationStatus.SKIPPED, SkipReason.QUIET_HOURS)] * 2
     assert all(row.attempts == 0 for row in rows)
 
 

@@ -3,7 +3,7 @@ from collections import Counter
 from django.core.management.base import BaseCommand
 
 from apps.common.channels import Channel
-from apps.notifications.delivery import RESEND_RESULT_TEXT, ResendResult, notification_resend
+from apps.notifications.delivery.resend import RESEND_RESULT_TEXT, ResendResult, notification_resend
 from apps.notifications.models import Notification, NotificationEvent, NotificationStatus
 
 

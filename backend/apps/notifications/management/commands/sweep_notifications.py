@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from apps.notifications.delivery import notification_sweep
+from apps.notifications.delivery.publishing import notification_sweep
 
 
 class Command(BaseCommand):

@@ -18,6 +18,7 @@ MANAGER_PERMISSIONS = [
     "change_booking",
     "view_notification",
     "view_inboundmessage",
+    "view_whatsapptemplate",
     "view_salon",
     "change_salon",
     "view_service",

@@ -7,24 +7,27 @@ and ``errorCode`` values (ER-01 balance, ER-02 invalid number, ...).
 
 from django.conf import settings
 
-from apps.accounts.services.providers.base import (
+from apps.common.channels import Channel
+from integrations.messaging.base import (
     MessageProvider,
     PermanentProviderError,
     ProviderErrorCode,
+    SentMessage,
     Template,
     digits,
     error_from_answer,
     json_body,
+    reported_price,
+    reported_segments,
 )
-from apps.accounts.services.providers.http import post
-from apps.common.channels import Channel
+from integrations.messaging.http import post
 
 
 class UnifonicProvider(MessageProvider):
     name = "unifonic"
     channels = frozenset({Channel.SMS})
 
-    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> str:
+    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> SentMessage:
         self.check_channel(channel)
         if not settings.UNIFONIC_APP_SID:
             raise PermanentProviderError("Unifonic AppSid is not configured.", code=ProviderErrorCode.NOT_CONFIGURED)
@@ -41,7 +44,12 @@ class UnifonicProvider(MessageProvider):
         body = json_body(response)
         data = body.get("data") if isinstance(body.get("data"), dict) else {}
         if response.is_success and str(body.get("success")).lower() == "true" and data.get("MessageID"):
-            return str(data["MessageID"])
+            return SentMessage(
+                message_id=str(data["MessageID"]),
+                segments=reported_segments(data.get("NumberOfUnits")),
+                price=reported_price(data.get("Cost")),
+                price_unit=str(data.get("CurrencyCode") or data.get("Currency") or "")[:8],
+            )
         code = str(body.get("errorCode") or response.status_code)
         message = str(body.get("message") or f"Unifonic answered HTTP {response.status_code}.")
-        raise error_from_answer(response.status_code, code=code, message=message)
+        raise error_from_answer(self.name, response.status_code, code=code, message=message)

@@ -1,7 +1,8 @@
 """The one interface every SMS/WhatsApp provider adapter implements.
 
-``send(phone, text, channel, template=None)`` returns the provider's message id,
-or raises a ``ProviderError``: ``TransientProviderError`` when trying again
+``send(phone, text, channel, template=None)`` returns a ``SentMessage`` (the
+provider's message id, and the segments and price where the provider reports
+them), or raises a ``ProviderError``: ``TransientProviderError`` when trying again
 later may work (timeouts, 5xx, rate limits), ``PermanentProviderError`` when it
 will not (invalid number, rejected sender, bad credentials), ``RecipientOptedOut``
 when the recipient has asked this channel to stop.
@@ -9,9 +10,11 @@ when the recipient has asked this channel to stop.
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from apps.common.channels import Channel
+from integrations.messaging.errors import Learned, OnFailure, error_rule
 
 
 class ProviderErrorCode(StrEnum):
@@ -34,6 +37,38 @@ class Template:
     language: str
     variables: list[str] = field(default_factory=list)
     buttons: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """What a provider said when it accepted a message: its id, and (where the
+    provider reports them at once) the segments it bills and the price."""
+
+    message_id: str
+    segments: int | None = None
+    price: Decimal | None = None
+    price_unit: str = ""
+
+
+def reported_segments(value) -> int | None:
+    """A provider's segment count ("2", 2) as a number; None when absent or odd."""
+    try:
+        segments = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return segments if 0 < segments < 1000 else None
+
+
+def reported_price(value) -> Decimal | None:
+    """A provider's price ("-0.0075", 0.05) as a positive Decimal; None when absent.
+    Twilio writes charges as negative numbers; the cost is their size."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        price = abs(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        return None
+    return price.quantize(Decimal("0.000001")) if price.is_finite() and price < 10_000 else None
 
 
 class ProviderError(Exception):
@@ -65,8 +100,8 @@ class MessageProvider(ABC):
     channels: frozenset[str] = frozenset({Channel.SMS})
 
     @abstractmethod
-    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> str:
-        """Send to the E.164 ``phone`` on ``channel``; return the provider's message id."""
+    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> SentMessage:
+        """Send to the E.164 ``phone`` on ``channel``; return what the provider accepted."""
 
     def check_channel(self, channel: str) -> None:
         if channel not in self.channels:
@@ -88,13 +123,14 @@ def json_body(response) -> dict:
     return body if isinstance(body, dict) else {}
 
 
-def is_transient_status(status_code: int) -> bool:
-    return status_code == 429 or status_code >= 500
-
-
-def error_from_answer(status_code: int, *, code: str, message: str, transient_codes=frozenset()) -> ProviderError:
-    """The error for a refused request: transient for HTTP 5xx, 429 and the
-    provider's own rate-limit codes; permanent for everything else."""
-    if is_transient_status(status_code) or code in transient_codes:
+def error_from_answer(provider: str, status_code: int, *, code: str, message: str) -> ProviderError:
+    """The error for a refused request, as the one table of provider errors
+    (``integrations.messaging.errors``) reads the provider's code: retried for
+    HTTP 5xx, 429 and the codes it marks ``retry``; the recipient's STOP for the
+    codes it marks so; final for everything else."""
+    rule = error_rule(provider, code, http_status=status_code)
+    if rule.on_failure == OnFailure.RETRY:
         return TransientProviderError(message, code=code)
+    if rule.learned == Learned.OPTED_OUT:
+        return RecipientOptedOut(message, code=code)
     return PermanentProviderError(message, code=code)

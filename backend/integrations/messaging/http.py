@@ -11,7 +11,7 @@ import threading
 import httpx
 from django.conf import settings
 
-from apps.accounts.services.providers.base import ProviderErrorCode, TransientProviderError
+from integrations.messaging.base import ProviderErrorCode, TransientProviderError
 
 _lock = threading.Lock()
 _client: httpx.Client | None = None

@@ -1,12 +1,9 @@
 import logging
 import uuid
 
-from apps.accounts.services.providers.base import (
-    MessageProvider,
-    Template,
-)
 from apps.common.channels import Channel
 from apps.common.phones import national_display
+from integrations.messaging.base import MessageProvider, SentMessage, Template
 
 logger = logging.getLogger("salon.messages")
 
@@ -21,7 +18,7 @@ class ConsoleProvider(MessageProvider):
     name = "console"
     channels = frozenset({Channel.SMS, Channel.WHATSAPP})
 
-    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> str:
+    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> SentMessage:
         self.check_channel(channel)
         logger.info("OTP %s to %s: %s", channel.upper(), national_display(phone), text)
-        return f"console-{uuid.uuid4().hex}"
+        return SentMessage(message_id=f"console-{uuid.uuid4().hex}")

@@ -2,21 +2,22 @@
 
 from django.conf import settings
 
-from apps.accounts.services.providers.base import (
+from apps.common.channels import Channel
+from integrations.messaging.base import (
     MessageProvider,
     PermanentProviderError,
     ProviderError,
     ProviderErrorCode,
     RecipientOptedOut,
+    SentMessage,
     Template,
     TransientProviderError,
 )
-from apps.accounts.services.providers.console import ConsoleProvider
-from apps.accounts.services.providers.taqnyat import TaqnyatProvider
-from apps.accounts.services.providers.twilio import TwilioProvider
-from apps.accounts.services.providers.unifonic import UnifonicProvider
-from apps.accounts.services.providers.whatsapp_cloud import WhatsAppCloudProvider
-from apps.common.channels import Channel
+from integrations.messaging.console import ConsoleProvider
+from integrations.messaging.taqnyat import TaqnyatProvider
+from integrations.messaging.twilio import TwilioProvider
+from integrations.messaging.unifonic import UnifonicProvider
+from integrations.messaging.whatsapp_cloud import WhatsAppCloudProvider
 
 PROVIDERS: dict[str, type[MessageProvider]] = {
     provider.name: provider
@@ -52,6 +53,7 @@ __all__ = [
     "ProviderError",
     "ProviderErrorCode",
     "RecipientOptedOut",
+    "SentMessage",
     "TaqnyatProvider",
     "Template",
     "TransientProviderError",

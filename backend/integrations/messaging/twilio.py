@@ -11,27 +11,26 @@ import json
 import httpx
 from django.conf import settings
 
-from apps.accounts.services.providers.base import (
+from apps.common.channels import Channel
+from integrations.messaging.base import (
     MessageProvider,
     PermanentProviderError,
     ProviderErrorCode,
-    RecipientOptedOut,
+    SentMessage,
     Template,
     error_from_answer,
     json_body,
+    reported_price,
+    reported_segments,
 )
-from apps.accounts.services.providers.http import post
-from apps.common.channels import Channel
-
-TRANSIENT_CODES = {"20429"}  # Twilio's own "too many requests"
-OPTED_OUT_CODES = {"21610"}  # the recipient replied STOP
+from integrations.messaging.http import post
 
 
 class TwilioProvider(MessageProvider):
     name = "twilio"
     channels = frozenset({Channel.SMS, Channel.WHATSAPP})
 
-    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> str:
+    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> SentMessage:
         self.check_channel(channel)
         sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
         if not sid or not token:
@@ -59,9 +58,13 @@ class TwilioProvider(MessageProvider):
         )
         body = json_body(response)
         if response.is_success and body.get("sid"):
-            return str(body["sid"])
+            # Twilio fills the price only once the carrier has billed it (null here).
+            return SentMessage(
+                message_id=str(body["sid"]),
+                segments=reported_segments(body.get("num_segments")),
+                price=reported_price(body.get("price")),
+                price_unit=str(body.get("price_unit") or "")[:8] if body.get("price") is not None else "",
+            )
         code = str(body.get("code") or response.status_code)
         message = str(body.get("message") or f"Twilio answered HTTP {response.status_code}.")
-        if code in OPTED_OUT_CODES:
-            raise RecipientOptedOut(message, code=code)
-        raise error_from_answer(response.status_code, code=code, message=message, transient_codes=TRANSIENT_CODES)
+        raise error_from_answer(self.name, response.status_code, code=code, message=message)

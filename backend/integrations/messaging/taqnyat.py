@@ -6,24 +6,26 @@ error body is read tolerantly (``message`` if present, else the HTTP status).
 
 from django.conf import settings
 
-from apps.accounts.services.providers.base import (
+from apps.common.channels import Channel
+from integrations.messaging.base import (
     MessageProvider,
     PermanentProviderError,
     ProviderErrorCode,
+    SentMessage,
     Template,
     digits,
     error_from_answer,
     json_body,
+    reported_price,
 )
-from apps.accounts.services.providers.http import post
-from apps.common.channels import Channel
+from integrations.messaging.http import post
 
 
 class TaqnyatProvider(MessageProvider):
     name = "taqnyat"
     channels = frozenset({Channel.SMS})
 
-    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> str:
+    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> SentMessage:
         self.check_channel(channel)
         if not settings.TAQNYAT_TOKEN:
             raise PermanentProviderError("Taqnyat token is not configured.", code=ProviderErrorCode.NOT_CONFIGURED)
@@ -34,7 +36,7 @@ class TaqnyatProvider(MessageProvider):
         )
         body = json_body(response)
         if response.is_success and body.get("messageId"):
-            return str(body["messageId"])
+            return SentMessage(message_id=str(body["messageId"]), price=reported_price(body.get("cost")))
         code = str(body.get("statusCode") or body.get("code") or response.status_code)
         message = str(body.get("message") or f"Taqnyat answered HTTP {response.status_code}.")
-        raise error_from_answer(response.status_code, code=code, message=message)
+        raise error_from_answer(self.name, response.status_code, code=code, message=message)

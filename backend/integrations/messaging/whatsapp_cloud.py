@@ -8,26 +8,25 @@ by writing to us: it is used for answers to their replies (no template).
 
 from django.conf import settings
 
-from apps.accounts.services.providers.base import (
+from apps.common.channels import Channel
+from integrations.messaging.base import (
     MessageProvider,
     PermanentProviderError,
     ProviderErrorCode,
+    SentMessage,
     Template,
     digits,
     error_from_answer,
     json_body,
 )
-from apps.accounts.services.providers.http import post
-from apps.common.channels import Channel
-
-TRANSIENT_CODES = {"130429", "131056"}  # rate limit, pair rate limit
+from integrations.messaging.http import post
 
 
 class WhatsAppCloudProvider(MessageProvider):
     name = "whatsapp_cloud"
     channels = frozenset({Channel.WHATSAPP})
 
-    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> str:
+    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> SentMessage:
         self.check_channel(channel)
         if not settings.WHATSAPP_TOKEN or not settings.WHATSAPP_PHONE_NUMBER_ID:
             raise PermanentProviderError("WhatsApp Cloud API is not configured.", code=ProviderErrorCode.NOT_CONFIGURED)
@@ -58,9 +57,9 @@ class WhatsAppCloudProvider(MessageProvider):
         body = json_body(response)
         messages = body.get("messages") if isinstance(body.get("messages"), list) else []
         if response.is_success and messages and isinstance(messages[0], dict) and messages[0].get("id"):
-            return str(messages[0]["id"])
+            return SentMessage(message_id=str(messages[0]["id"]))
         error = body.get("error") if isinstance(body.get("error"), dict) else {}
         code = str(error.get("code") or response.status_code)
         details = (error.get("error_data") or {}).get("details") if isinstance(error.get("error_data"), dict) else None
         message = str(details or error.get("message") or f"WhatsApp answered HTTP {response.status_code}.")
-        raise error_from_answer(response.status_code, code=code, message=message, transient_codes=TRANSIENT_CODES)
+        raise error_from_answer(self.name, response.status_code, code=code, message=message)

@@ -1,0 +1,83 @@
+"""Handing rows to the workers: by id, after commit; and the sweep that hands
+again what nobody is delivering (a lost publish, a dead worker)."""
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.notifications.models import Notification, NotificationStatus
+from salon_api.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+SEND_TASK = "notifications.send"
+SEND_MANY_TASK = "notifications.send_many"
+
+
+def publish_now_rollback_unsafe(notification_id: int, *, countdown: float | None = None) -> bool:
+    """Publish ``notifications.send(id)`` at once, whatever transaction is open.
+
+    If the caller's transaction later rolls back, the task is out anyway: call it
+    only for rows that are already committed (the sweep, a commit hook). Returns
+    whether the broker took it; an unreachable broker is logged, not raised, and
+    the row stays ``pending`` for the sweep.
+    """
+    try:
+        celery_app.tasks[SEND_TASK].apply_async((notification_id,), countdown=countdown)
+    except Exception as exc:  # kombu raises several types for an unreachable broker
+        logger.warning("Could not publish notification %s (the sweep will retry): %s", notification_id, exc)
+        return False
+    return True
+
+
+def publish_on_commit(notification_id: int, *, countdown: float | None = None) -> None:
+    """Publish the row's id once the current transaction commits (never if it rolls back)."""
+    transaction.on_commit(partial(publish_now_rollback_unsafe, notification_id, countdown=countdown), robust=True)
+
+
+def publish_many_now_rollback_unsafe(notification_ids: list[int]) -> bool:
+    """Publish several committed rows in one message, ``notifications.send_many(ids)``:
+    the worker that takes it publishes one ``notifications.send`` for each but the
+    first, which it delivers itself. One publish instead of many on the path that
+    made the rows (a booking request, a reminder scan). Same danger as above."""
+    if len(notification_ids) == 1:
+        return publish_now_rollback_unsafe(notification_ids[0])
+    try:
+        celery_app.tasks[SEND_MANY_TASK].apply_async((list(notification_ids),))
+    except Exception as exc:  # kombu raises several types for an unreachable broker
+        logger.warning("Could not publish %s notifications (the sweep will retry): %s", len(notification_ids), exc)
+        return False
+    return True
+
+
+def publish_many_on_commit(notification_ids: list[int]) -> None:
+    """Publish these rows' ids, in one message, once the current transaction commits."""
+    if notification_ids:
+        transaction.on_commit(partial(publish_many_now_rollback_unsafe, list(notification_ids)), robust=True)
+
+
+def notification_sweep(*, older_than_seconds: int | None = None, limit: int = 1000) -> int:
+    """Publish again every ``pending`` notification untouched for a while and not
+    claimed, e.g. because the broker was down at commit or a worker died.
+
+    Returns how many were published. Running it while nothing is stuck does nothing.
+    """
+    now = timezone.now()
+    age = settings.NOTIFICATION_SWEEP_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
+    stale = (
+        Notification.objects.filter(status=NotificationStatus.PENDING, updated_at__lte=now - timedelta(seconds=age))
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    ids = list(stale)
+    for notification_id in ids:
+        publish_now_rollback_unsafe(notification_id)  # the rows are committed: nothing to roll back
+    if ids:
+        logger.info("Sweep published %s pending notification(s) again.", len(ids))
+    return len(ids)
