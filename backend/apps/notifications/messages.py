@@ -2,7 +2,12 @@
 
 Placeholders: {service}, {salon}, {when} (local date and time), {customer},
 {previous_when} (reschedules only). The thank-you after a visit ends with the
-salon's review link when it has one (REVIEW_LINK).
+salon's review link when it has one, in place of its closing words (REVIEW_LINK).
+
+Each text is written to fit the SMS budget (test_segments.py): with service,
+salon and customer names of 25 characters, one GSM-7 segment in English (160
+characters) and two UCS-2 segments in Arabic (134). The thank-you names only the
+salon, so that its links fit.
 """
 
 from datetime import datetime
@@ -41,11 +46,10 @@ TEXTS: dict[tuple[str, str, str], str] = {
         "Reminder: your booking for {service} at {salon} is on {when}."
     ),
     (Event.BOOKING_COMPLETED, Audience.CUSTOMER, Language.ENGLISH): (
-        "Thank you for visiting {salon} for {service} on {when}. We hope to see you again soon."
+        "Thank you for visiting {salon}! We hope to see you again soon."
     ),
     (Event.BOOKING_NO_SHOW, Audience.CUSTOMER, Language.ENGLISH): (
-        "We missed you at {salon} for {service} on {when}. "
-        "You can book a new time in the Salon app whenever it suits you."
+        "We missed you at {salon} for {service} on {when}. Book a new time in the Salon app whenever it suits you."
     ),
     # Staff, English
     (Event.BOOKING_CREATED, Audience.STAFF, Language.ENGLISH): (
@@ -79,11 +83,9 @@ TEXTS: dict[tuple[str, str, str], str] = {
     (Event.BOOKING_REMINDER, Audience.CUSTOMER, Language.ARABIC): (
         "تذكير: موعد حجزك لخدمة {service} في {salon} بتاريخ {when}."
     ),
-    (Event.BOOKING_COMPLETED, Audience.CUSTOMER, Language.ARABIC): (
-        "شكراً لزيارتك {salon} لخدمة {service} بتاريخ {when}. نتطلع لرؤيتك مجدداً."
-    ),
+    (Event.BOOKING_COMPLETED, Audience.CUSTOMER, Language.ARABIC): ("شكراً لزيارتك {salon}! نتطلع لرؤيتك مجدداً."),
     (Event.BOOKING_NO_SHOW, Audience.CUSTOMER, Language.ARABIC): (
-        "افتقدناك في {salon} لموعد {service} بتاريخ {when}. يمكنك حجز موعد جديد من تطبيق صالون متى ما ناسبك."
+        "افتقدناك في {salon} لموعد {service} بتاريخ {when}. احجز موعداً جديداً متى شئت."
     ),
     # Staff, Arabic
     (Event.BOOKING_CREATED, Audience.STAFF, Language.ARABIC): (
@@ -96,7 +98,7 @@ TEXTS: dict[tuple[str, str, str], str] = {
         "تم إلغاء موعد {customer} لخدمة {service} في {salon} بتاريخ {when}."
     ),
     (Event.BOOKING_RESCHEDULED, Audience.STAFF, Language.ARABIC): (
-        "تم نقل موعد {customer} لخدمة {service} في {salon} من {previous_when} إلى {when}."
+        "نقل موعد {customer} ({service}، {salon}) من {previous_when} إلى {when}."
     ),
     (Event.BOOKING_REMINDER, Audience.STAFF, Language.ARABIC): (
         "تذكير: موعد {customer} لخدمة {service} في {salon} بتاريخ {when}."
@@ -104,7 +106,9 @@ TEXTS: dict[tuple[str, str, str], str] = {
 }
 
 UNNAMED_CUSTOMER = {Language.ENGLISH: "a customer", Language.ARABIC: "عميل"}
-REVIEW_LINK = {Language.ENGLISH: " Tell us how it went: {review_url}", Language.ARABIC: " شاركنا رأيك: {review_url}"}
+# The thank-you's closing words, replaced by the review link when the salon has one.
+CLOSING = {Language.ENGLISH: " We hope to see you again soon.", Language.ARABIC: " نتطلع لرؤيتك مجدداً."}
+REVIEW_LINK = {Language.ENGLISH: " Review us: {review_url}", Language.ARABIC: " قيّمنا: {review_url}"}
 
 
 def local_when(moment: datetime, tz) -> str:
@@ -140,7 +144,7 @@ def compose(
     language = _language(language)
     text = TEXTS[(event, audience, language)]
     if event == Event.BOOKING_COMPLETED and review_url:
-        text += REVIEW_LINK[language]
+        text = text.removesuffix(CLOSING[language]) + REVIEW_LINK[language]
     return text.format(
         **_values(language=language, booking=booking, previous_start=previous_start, review_url=review_url)
     )

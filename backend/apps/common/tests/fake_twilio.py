@@ -122,6 +122,7 @@ class FakeTwilio:
     auth_token: str = "fake-auth-token"
     behaviour: Callable[[Received], Reply] = field(default_factory=ok)
     received: list[Received] = field(default_factory=list)
+    segments: int = 1  # what it answers as num_segments
 
     def __post_init__(self):
         self._lock = threading.Lock()
@@ -169,6 +170,22 @@ class FakeTwilio:
         params = {"AccountSid": self.account_sid, "MessageSid": f"SM{uuid.uuid4().hex}", **params}
         signature = RequestValidator(self.auth_token).compute_signature(url, params)
         return httpx.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30)
+
+    def post_status(self, url: str, *, sid: str, status: str, error_code: str = "") -> httpx.Response:
+        """A status callback for one message, as Twilio posts it (form, signed)."""
+        from twilio.request_validator import RequestValidator
+
+        params = {"AccountSid": self.account_sid, "MessageSid": sid, "SmsSid": sid, "MessageStatus": status}
+        if error_code:
+            params["ErrorCode"] = error_code
+        signature = RequestValidator(self.auth_token).compute_signature(url, params)
+        return httpx.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30)
+
+    def sms_to(self, phone: str) -> list[Received]:
+        return [r for r in self.successes() if r.to == phone]
+
+    def whatsapp_to(self, phone: str) -> list[Received]:
+        return [r for r in self.calls() if r.to == f"whatsapp:{phone}"]
 
     def delivered_more_than_once(self) -> dict[tuple[str, str], int]:
         counts = Counter((r.to, r.body) for r in self.successes())
@@ -235,6 +252,10 @@ class FakeTwilio:
                         "body": received.body,
                         "error_code": None,
                         "error_message": None,
+                        # As Twilio answers a create: segments known, price not billed yet.
+                        "num_segments": str(fake.segments),
+                        "price": None,
+                        "price_unit": None,
                     }
                 received.status = reply.status
                 received.replied_at = time.time()

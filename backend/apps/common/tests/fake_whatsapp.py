@@ -58,6 +58,68 @@ class FakeWhatsApp:
         self._server.shutdown()
         self._server.server_close()
 
+    # --- what Meta reports later: delivery statuses, template states, preferences ---------
+    def status(self, *, message_id: str, status: str, code: int | None = None, title: str = "") -> dict:
+        """A status webhook for one message we sent (``failed`` carries ``errors``)."""
+        item = {"id": message_id, "status": status, "timestamp": str(int(time.time())), "recipient_id": "0"}
+        if code is not None:
+            error = {"code": code, "title": title, "message": title, "error_data": {"details": title}}
+            item["errors"] = [error | {"href": "/documentation/business-messaging/whatsapp/support/error-codes"}]
+        value = {"messaging_product": "whatsapp", "metadata": self._metadata(), "statuses": [item]}
+        return self._envelope("messages", value)
+
+    def template_event(self, *, name: str, language: str, event: str, at: int | None = None, **extra) -> dict:
+        """``message_template_status_update``: APPROVED, PAUSED, DISABLED, REJECTED, ..."""
+        value = {
+            "event": event,
+            "message_template_id": 1689556908129832,
+            "message_template_name": name,
+            "message_template_language": language,
+            "reason": "NONE",
+            **extra,
+        }
+        return self._envelope("message_template_status_update", value, at=at)
+
+    def template_quality(self, *, name: str, language: str, new: str, previous: str = "GREEN", at=None) -> dict:
+        value = {
+            "previous_quality_score": previous,
+            "new_quality_score": new,
+            "message_template_id": 806312974732579,
+            "message_template_name": name,
+            "message_template_language": language,
+        }
+        return self._envelope("message_template_quality_update", value, at=at)
+
+    def template_category(self, *, name: str, language: str, new: str, previous: str = "", at=None, **extra) -> dict:
+        value = {"message_template_id": 278077987957091, "message_template_name": name}
+        value |= {"message_template_language": language, "new_category": new, **extra}
+        if previous:
+            value["previous_category"] = previous
+        return self._envelope("template_category_update", value, at=at)
+
+    def user_preference(self, *, sender: str, value: str) -> dict:
+        """``user_preferences``: the person stopped (``stop``) or resumed (``resume``) marketing messages."""
+        wa_id = sender.lstrip("+")
+        detail = f"User requested to {value} marketing messages"
+        preference = {"wa_id": wa_id, "detail": detail, "category": "marketing_messages", "value": value}
+        body = {
+            "messaging_product": "whatsapp",
+            "metadata": self._metadata(),
+            "contacts": [{"wa_id": wa_id}],
+            "user_preferences": [preference | {"timestamp": int(time.time())}],
+        }
+        return self._envelope("user_preferences", body)
+
+    def _metadata(self) -> dict:
+        return {"display_phone_number": self.business_number, "phone_number_id": self.phone_number_id}
+
+    @staticmethod
+    def _envelope(field: str, value: dict, *, at: int | None = None) -> dict:
+        entry = {"id": "102290129340398", "changes": [{"field": field, "value": value}]}
+        if field != "messages" and field != "user_preferences":
+            entry["time"] = at if at is not None else int(time.time())
+        return {"object": "whatsapp_business_account", "entry": [entry]}
+
     # --- what was sent ----------------------------------------------------------------
     def messages_to(self, phone: str) -> list[dict]:
         with self._lock:

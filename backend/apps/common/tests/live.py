@@ -83,6 +83,62 @@ class Process:
         self._log.close()
 
 
+# Retries fast enough for a test to watch them.
+FAST_RETRIES = {
+    "NOTIFICATION_RETRY_BACKOFF_SECONDS": "0.2",
+    "NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS": "1",
+    "NOTIFICATION_CLAIM_SECONDS": "5",
+    "CELERY_VISIBILITY_TIMEOUT": "8",
+}
+
+
+class Stack:
+    """Starts processes for one test (gunicorn, Celery workers, Redis servers) on the
+    test's PostgreSQL database and stops every one of them afterwards."""
+
+    def __init__(self, broker: str):
+        import uuid
+
+        from django.db import connection
+
+        self.broker = broker
+        self.queue = f"salon-test-{uuid.uuid4().hex[:10]}"
+        self.database = database_url(connection.settings_dict)
+        self.processes = []
+
+    def env(self, *fakes, broker: str | None = None, **extra) -> dict[str, str]:
+        """The environment of the stack's processes, pointed at these fake providers."""
+        settings = {}
+        for fake in fakes:
+            settings |= fake.env() if hasattr(fake, "env") else fake.settings()
+        return stack_env(
+            database=self.database, broker=broker or self.broker, queue=self.queue, **(settings | FAST_RETRIES | extra)
+        )
+
+    def worker(self, env, **kwargs) -> "Process":
+        process = start_worker(env, **kwargs)
+        self.processes.append(process)
+        return process
+
+    def web(self, env) -> str:
+        process, base = start_web(env)
+        self.processes.append(process)
+        return base
+
+    def redis(self, port) -> "Process":
+        process = start_redis(port)
+        self.processes.append(process)
+        return process
+
+    def close(self) -> None:
+        import redis
+
+        for process in reversed(self.processes):
+            process.stop()
+        with contextlib.suppress(redis.RedisError):
+            redis.Redis.from_url(self.broker, socket_connect_timeout=1).delete(self.queue)
+
+
 def stack_env(*, database: str, broker: str, queue: str, **extra: str) -> dict[str, str]:
     from django.conf import settings
 

@@ -77,7 +77,9 @@ def world(now, django_user_model):
         "notifications.notification": alpha.notification,
         "notifications.inboundmessage": alpha.inbound,
         "notifications.salonnotificationsettings": alpha.settings,
-        "notifications.whatsapptemplate": WhatsAppTemplate.objects.create(name="booking_created_customer", language="ar"),
+        "notifications.whatsapptemplate": WhatsAppTemplate.objects.create(
+            name="booking_created_customer", language="ar"
+        ),
     }
     people = {
         "manager": alpha.manager,

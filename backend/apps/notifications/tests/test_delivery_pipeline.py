@@ -4,81 +4,21 @@ workers over Redis, PostgreSQL, and a fake Twilio server on this machine.
 Skipped without PostgreSQL and Redis (a failure under SALON_REQUIRE_SERVICES=1).
 """
 
-import contextlib
 import time
-import uuid
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
-import redis
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.bookings.models import Booking
 from apps.common.tests import fake_twilio
 from apps.common.tests.factories import RIYADH, ServiceFactory, StaffFactory, UserFactory
-from apps.common.tests.live import (
-    database_url,
-    free_port,
-    run_manage,
-    stack_env,
-    start_redis,
-    start_web,
-    start_worker,
-    wait_for,
-)
+from apps.common.tests.live import Stack, free_port, run_manage, wait_for
 from apps.notifications.models import DeliveryAttempt, Notification, NotificationStatus
 
 pytestmark = pytest.mark.services
-
-FAST_RETRIES = {
-    "NOTIFICATION_RETRY_BACKOFF_SECONDS": "0.2",
-    "NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS": "1",
-    "NOTIFICATION_CLAIM_SECONDS": "5",
-    "CELERY_VISIBILITY_TIMEOUT": "8",
-}
-
-
-class Stack:
-    """Starts processes for one test and stops every one of them afterwards."""
-
-    def __init__(self, broker: str):
-        from django.db import connection
-
-        self.broker = broker
-        self.queue = f"salon-test-{uuid.uuid4().hex[:10]}"
-        self.database = database_url(connection.settings_dict)
-        self.processes = []
-
-    def env(self, fake, broker: str | None = None, **extra):
-        return stack_env(
-            database=self.database,
-            broker=broker or self.broker,
-            queue=self.queue,
-            **(fake.env() | FAST_RETRIES | extra),
-        )
-
-    def worker(self, env, **kwargs):
-        process = start_worker(env, **kwargs)
-        self.processes.append(process)
-        return process
-
-    def web(self, env):
-        process, base = start_web(env)
-        self.processes.append(process)
-        return base
-
-    def redis(self, port):
-        process = start_redis(port)
-        self.processes.append(process)
-        return process
-
-    def close(self):
-        for process in reversed(self.processes):
-            process.stop()
-        with contextlib.suppress(redis.RedisError):
-            redis.Redis.from_url(self.broker, socket_connect_timeout=1).delete(self.queue)
 
 
 @pytest.fixture
