@@ -11,7 +11,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/salon
 CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
 
 
-.PHONY: fuzz deploy-check test-browser browser
+.PHONY: fuzz deploy-check test-browser browser faketime
 .PHONY: install run test test-sqlite test-postgres lint format demo migrate clean worker beat bench
 
 $(STAMP): backend/requirements.txt backend/requirements-dev.txt
@@ -33,6 +33,11 @@ run: migrate
 	cd backend && $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	cd backend && PORT=$(PORT) $(BIN)/python scripts/run_embedded.py
 
+# libfaketime (Debian): the live tests move the clock of the processes they start.
+faketime:
+	@ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || apt-get install -y -q libfaketime \
+		|| (apt-get update -q && apt-get install -y -q libfaketime)
+
 # SQLite always; PostgreSQL (with the Redis and worker tests) where it answers.
 # SALON_REQUIRE_SERVICES=1 (CI) makes a missing PostgreSQL or Redis a failure.
 test: test-sqlite test-postgres
@@ -43,6 +48,7 @@ test-sqlite: install
 
 test-postgres: install
 	@if $(BIN)/python backend/scripts/postgres_answers.py "$(TEST_DATABASE_URL)"; then \
+		$(MAKE) --no-print-directory faketime; \
 		echo "== tests on PostgreSQL ($(TEST_DATABASE_URL))"; \
 		cd backend && DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/python -m pytest -q; \
 	elif [ "$$SALON_REQUIRE_SERVICES" = "1" ]; then \

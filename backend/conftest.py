@@ -173,3 +173,22 @@ def redis_server_binary():
     if shutil.which("redis-server") is None:
         service_missing("the redis-server program")
     return shutil.which("redis-server")
+
+
+@pytest.fixture
+def fake_clock(postgres):
+    """A clock for the processes a live test starts (libfaketime): ``fake_clock(moment)``."""
+    from apps.common.tests.live import LIBFAKETIME, FakeClock
+
+    if LIBFAKETIME is None:
+        service_missing("libfaketime (Debian's libfaketime package; `make test-postgres` installs it)")
+    clocks = []
+
+    def make(moment):
+        clocks.append(FakeClock(moment))
+        return clocks[-1]
+
+    yield make
+    for clock in clocks:
+        clock.remove()
+

@@ -5,6 +5,7 @@ killed together), sends its output to a log file, and waits until it is ready.
 """
 
 import contextlib
+import glob
 import os
 import shutil
 import signal
@@ -327,3 +328,55 @@ class PostgresServer:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# --- a clock for the stack's processes ----------------------------------------------------------
+LIBFAKETIME = next(iter(sorted(glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"))), None)
+# libfaketime 0.9.10 (Debian 12) answers EINVAL to Python's time.sleep when the monotonic clock is
+# left alone (clock_nanosleep with TIMER_ABSTIME); the faked processes sleep by select instead.
+SLEEP_SHIM = """
+import select
+import time
+
+
+def _sleep(seconds):
+    if seconds < 0:
+        raise ValueError("sleep length must be non-negative")
+    select.select([], [], [], seconds)
+
+
+time.sleep = _sleep
+"""
+
+
+class FakeClock:
+    """The wall clock of the processes a test starts (gunicorn, workers, beat, manage.py),
+    moved with libfaketime: ``set`` makes it read that moment now, and it runs on from
+    there. The monotonic clock is left alone, so timeouts and waits stay real. The test
+    process itself keeps the real clock (compare with the database, not with now())."""
+
+    def __init__(self, moment):
+        if LIBFAKETIME is None:
+            raise RuntimeError("libfaketime is missing (the `libfaketime` fixture skips or fails first)")
+        self.folder = Path(tempfile.mkdtemp(prefix="salon-clock-"))
+        (self.folder / "sitecustomize.py").write_text(SLEEP_SHIM)
+        self.file = self.folder / "offset"
+        self.set(moment)
+
+    def set(self, moment) -> None:
+        """From now on the processes' clock reads ``moment`` (an aware datetime) and runs on."""
+        offset = moment.timestamp() - time.time()
+        self.file.write_text(f"{offset:+.3f}\n")
+
+    def env(self) -> dict[str, str]:
+        return {
+            "LD_PRELOAD": LIBFAKETIME,
+            "FAKETIME_TIMESTAMP_FILE": str(self.file),
+            "FAKETIME_NO_CACHE": "1",
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            "PYTHONPATH": str(self.folder),
+        }
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
