@@ -191,4 +191,3 @@ def fake_clock(postgres):
     yield make
     for clock in clocks:
         clock.remove()
-

@@ -379,4 +379,3 @@ class FakeClock:
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
-
