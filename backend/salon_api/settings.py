@@ -343,6 +343,20 @@ NOTIFICATION_SMS_PROVIDER = env_str("NOTIFICATION_SMS_PROVIDER")
 NOTIFICATION_WHATSAPP_PROVIDER = env_str("NOTIFICATION_WHATSAPP_PROVIDER")
 # The address providers call back (delivery reports), e.g. https://api.salon.example
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
+# Without PUBLIC_BASE_URL (development), links in messages point at the local server.
+RUN_PORT = env_int("PORT", 8000)
+
+# --- Promotional messages (Saudi CST rules; docs/compliance.md) ----------------------
+# Daytime window for promotional messages, salon local time (a salon may narrow it).
+PROMOTIONAL_HOURS = env_str("PROMOTIONAL_HOURS", "09:00-20:00")
+# Promotional SMS at all; when on with a real SMS provider, SMS_PROMOTIONAL_SENDER_ID is required.
+PROMOTIONAL_SMS_ENABLED = env_bool("PROMOTIONAL_SMS_ENABLED", True)
+# The registered sender name for promotional SMS: must end in -AD.
+SMS_PROMOTIONAL_SENDER_ID = env_str("SMS_PROMOTIONAL_SENDER_ID")
+# The registered sender name for service SMS; the provider's own setting wins when set.
+SMS_SENDER_ID = env_str("SMS_SENDER_ID")
+# The provider for promotional SMS (default: the SMS provider). Never Twilio.
+NOTIFICATION_PROMOTIONAL_SMS_PROVIDER = env_str("NOTIFICATION_PROMOTIONAL_SMS_PROVIDER")
 
 # --- Providers -------------------------------------------------------------------
 PROVIDER_HTTP_TIMEOUT_SECONDS = float(env_str("PROVIDER_HTTP_TIMEOUT_SECONDS", "10"))

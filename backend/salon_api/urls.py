@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from apps.common.exceptions import json_not_found
 from apps.common.health import LivenessView, ReadinessView
 from apps.common.metrics import metrics_view
+from apps.notifications.views import optout_page
 
 api_patterns = [
     # Tried in order: the most requested first (availability, bookings).
@@ -24,6 +25,8 @@ api_patterns = [
 urlpatterns = [
     path("api/", include(api_patterns)),
     path("metrics", metrics_view, name="metrics"),
+    # The opt-out link at the end of every promotional SMS (PUBLIC_BASE_URL + /u/<token>).
+    path("u/<str:token>", optout_page, name="marketing-opt-out"),
     # The admin's language switch (POST /i18n/setlang/).
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

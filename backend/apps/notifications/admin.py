@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
@@ -20,10 +21,13 @@ from apps.common.admin import (
     person_html,
     phone_html,
 )
+from apps.notifications.consent import consent_record
 from apps.notifications.delivery.resend import RESEND_RESULT_TEXT, ResendResult, notification_resend
 from apps.notifications.models import (
+    ConsentSource,
     DeliveryAttempt,
     InboundMessage,
+    MarketingConsent,
     Notification,
     SalonNotificationSettings,
     SkipReason,
@@ -84,7 +88,7 @@ class NotificationAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
 
     salon_path = "booking__salon_id"
     list_display = ["created_local", "event", "recipient_display", "channel_used", "status", "reason_short"]
-    list_filter = ["status", "event", "channel", "reroute", "provider", "booking__salon"]
+    list_filter = ["status", "event", "message_class", "channel", "reroute", "provider", "booking__salon"]
     search_fields = ["phone", "provider_message_id", "=booking__id"]
     list_select_related = ["booking__salon", "recipient"]
     ordering = ["-created_at", "-id"]
@@ -94,6 +98,7 @@ class NotificationAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
         "recipient_display",
         "phone_display",
         "event",
+        "message_class",
         "channel_used",
         "replaced",
         "sequence",
@@ -216,6 +221,8 @@ class SalonNotificationSettingsForm(forms.ModelForm):
             "send_completed",
             "review_url",
             "send_no_show",
+            "promotional_start",
+            "promotional_end",
         ]
 
 
@@ -288,3 +295,74 @@ class WhatsAppTemplateAdmin(StrictLookupsAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+class MarketingConsentForm(forms.ModelForm):
+    class Meta:
+        model = MarketingConsent
+        fields = ["user", "channel", "granted"]
+
+
+@admin.register(MarketingConsent)
+class MarketingConsentAdmin(StrictLookupsAdmin):
+    """The consent ledger, read-only but for new decisions: a manager records consent
+    given at the salon (source "admin", with the words shown) for a customer who has
+    booked there; nobody changes or deletes a row. A manager sees only the decisions
+    of their salon's customers."""
+
+    form = MarketingConsentForm
+    list_display = ["at", "person", "channel", "granted", "source", "version"]
+    list_filter = ["channel", "granted", "source"]
+    list_select_related = ["user"]
+    readonly_fields = ["at", "source", "wording", "version", "recorded_by"]
+
+    def get_queryset(self, request):
+        rows = super().get_queryset(request)
+        if request.user.is_superuser:
+            return rows
+        salon_id = managed_salon_id(request.user)
+        if salon_id is None:
+            return rows.none()
+        return rows.filter(user__in=_salon_customers(salon_id))
+
+    def get_object(self, request, object_id, from_field=None):
+        found = super().get_object(request, object_id, from_field)
+        if found is None:
+            raise Http404(_("Not found."))
+        return found
+
+    def get_fields(self, request, obj=None):
+        return ["user", "channel", "granted"] if obj is None else ["user", "channel", "granted", *self.readonly_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is None else ["user", "channel", "granted", *self.readonly_fields]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user" and not request.user.is_superuser:
+            kwargs["queryset"] = _salon_customers(managed_salon_id(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description=_("person"), ordering="user__name")
+    def person(self, consent):
+        return person_html(consent.user)
+
+    def has_change_permission(self, request, obj=None):
+        return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        consent_record(
+            user=obj.user,
+            channel=obj.channel,
+            granted=obj.granted,
+            source=ConsentSource.ADMIN,
+            recorded_by=request.user,
+        )
+
+
+def _salon_customers(salon_id):
+    from apps.accounts.models import Role, User
+
+    return User.objects.filter(role=Role.CUSTOMER, customer_bookings__salon_id=salon_id).distinct()

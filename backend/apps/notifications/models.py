@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.common.channels import Channel
+from apps.common.channels import Channel, MessageClass
 
 
 class NotificationEvent(models.TextChoices):
@@ -18,6 +18,19 @@ class NotificationEvent(models.TextChoices):
     BOOKING_COMPLETED = "booking_completed", _("Booking completed (thank-you)")
     BOOKING_NO_SHOW = "booking_no_show", _("Booking no-show")
     REPLY_ANSWER = "reply_answer", _("Answer to a reply")
+
+
+# The one table of what each event is (SPEC: booking_completed, the thank-you, is promotional).
+EVENT_CLASS = {
+    NotificationEvent.BOOKING_CREATED: MessageClass.SERVICE,
+    NotificationEvent.BOOKING_CONFIRMED: MessageClass.SERVICE,
+    NotificationEvent.BOOKING_CANCELLED: MessageClass.SERVICE,
+    NotificationEvent.BOOKING_RESCHEDULED: MessageClass.SERVICE,
+    NotificationEvent.BOOKING_REMINDER: MessageClass.SERVICE,
+    NotificationEvent.BOOKING_COMPLETED: MessageClass.PROMOTIONAL,
+    NotificationEvent.BOOKING_NO_SHOW: MessageClass.SERVICE,
+    NotificationEvent.REPLY_ANSWER: MessageClass.SERVICE,
+}
 
 
 class NotificationStatus(models.TextChoices):
@@ -43,6 +56,12 @@ class SkipReason(models.TextChoices):
     BOOKING_MOVED = "booking_moved", _("The booking was moved after this message was written; its new time is told.")
     BOOKING_NOT_ACTIVE = "booking_not_active", _("The booking is no longer pending or confirmed.")
     QUIET_HOURS = "quiet_hours", _("Quiet hours: no allowed moment was left before this reminder.")
+    NO_CONSENT = "no_consent", _("A promotional message, and the person has not agreed to them on this channel.")
+    EXPIRED = "expired", _("A promotional message that could not go out within 24 hours of being due.")
+    NO_PROMOTIONAL_ROUTE = (
+        "no_promotional_route",
+        _("No provider may send promotional SMS (never Twilio; a sender ending in -AD is needed)."),
+    )
     WHATSAPP_UNREACHABLE = "whatsapp_unreachable", _("Not reachable on WhatsApp for now: sent by SMS instead.")
     TEMPLATE_UNAVAILABLE = (
         "template_unavailable",
@@ -57,6 +76,7 @@ class Reroute(models.TextChoices):
     WHATSAPP_FAILED = "whatsapp_failed", _("WhatsApp failed")
     WHATSAPP_UNREACHABLE = "whatsapp_unreachable", _("Not reachable on WhatsApp")
     TEMPLATE_UNAVAILABLE = "template_unavailable", _("WhatsApp template unavailable")
+    TEMPLATE_MARKETING = "template_marketing", _("WhatsApp template now marketing")
 
 
 class DeliveryStage(models.TextChoices):
@@ -114,6 +134,9 @@ class Notification(models.Model):
     )
     phone = models.CharField(_("phone as sent"), max_length=16, blank=True)
     event = models.CharField(max_length=32, choices=NotificationEvent.choices, verbose_name=_("event"))
+    message_class = models.CharField(
+        max_length=16, choices=MessageClass.choices, default=MessageClass.SERVICE, verbose_name=_("class")
+    )
     channel = models.CharField(max_length=16, choices=NotificationChannel.choices, verbose_name=_("channel"))
     # 0 for one-off events; the booking's move number for reschedules and
     # reminders, so that every move is told once and reminded anew.
@@ -372,6 +395,14 @@ class SalonNotificationSettings(models.Model):
     send_completed = models.BooleanField(_("send the thank-you after a visit"), default=True)
     review_url = models.URLField(_("review link in the thank-you"), blank=True)
     send_no_show = models.BooleanField(_("send the no-show notice"), default=True)
+    # Promotional messages go out only inside the day's promotional window (PROMOTIONAL_HOURS);
+    # a salon may narrow it, never widen it. Empty: the whole window.
+    promotional_start = models.TimeField(
+        null=True, blank=True, help_text=_("Salon local time."), verbose_name=_("promotional messages from")
+    )
+    promotional_end = models.TimeField(
+        null=True, blank=True, help_text=_("Salon local time."), verbose_name=_("promotional messages until")
+    )
 
     class Meta:
         verbose_name = _("salon message settings")
@@ -379,6 +410,18 @@ class SalonNotificationSettings(models.Model):
 
     def __str__(self) -> str:
         return _("Message settings of %(salon)s") % {"salon": self.salon}
+
+    def clean(self):
+        super().clean()
+        from apps.notifications.promotional import promotional_hours
+
+        start, end = promotional_hours()
+        mine = (self.promotional_start or start, self.promotional_end or end)
+        if not (start <= mine[0] < mine[1] <= end):
+            raise ValidationError(
+                _("Promotional hours must lie within %(start)s-%(end)s and end after they start.")
+                % {"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}
+            )
 
     @classmethod
     def for_salon(cls, salon) -> "SalonNotificationSettings":
@@ -458,3 +501,50 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} from {self.phone}: {self.button_text or self.text[:40]}"
+
+
+class ConsentSource(models.TextChoices):
+    API = "api", _("The app")
+    ADMIN = "admin", _("At the salon")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    SMS_LINK = "sms_link", _("The link in an SMS")
+
+
+class MarketingConsent(models.Model):
+    """One decision of a person about promotional messages on one channel: given or
+    withdrawn, when, how, and the exact words they were shown. Append-only: the
+    latest row per person and channel is the state, and nobody has consent until
+    they give it. Written only by ``apps.notifications.consent.consent_record``."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="marketing_consents", verbose_name=_("person")
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices, verbose_name=_("channel"))
+    granted = models.BooleanField(verbose_name=_("granted"))
+    at = models.DateTimeField(default=timezone.now, verbose_name=_("when"))
+    source = models.CharField(max_length=16, choices=ConsentSource.choices, verbose_name=_("source"))
+    wording = models.TextField(verbose_name=_("wording shown"))
+    version = models.CharField(max_length=32, verbose_name=_("wording version"))
+    # Who recorded it for the person (a manager at the salon); empty when they did it themselves.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+
+    class Meta:
+        verbose_name = _("marketing consent")
+        verbose_name_plural = _("marketing consents")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "channel", "-at", "-id"], name="consent_latest_per_channel")]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}: {_('granted') if self.granted else _('withdrawn')} ({self.at:%Y-%m-%d})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Consent rows are never changed: record a new one.")
+        super().save(*args, **kwargs)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from apps.bookings.models import ACTIVE_STATUSES, Booking
 from apps.notifications.models import Audience, Notification, NotificationEvent, SalonNotificationSettings, SkipReason
 from apps.notifications.services import build_notification, record_notifications
-from apps.notifications.whatsapp_templates import unusable_templates
+from apps.notifications.whatsapp_templates import template_notes
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def _due_reminders(bookings: list[Booking], now: datetime) -> list[Notification]
         )
     )
     rows = []
-    unusable = unusable_templates()  # one read for the whole batch
+    notes = template_notes()  # one read for the whole batch
     for booking in bookings:
         salon_settings = SalonNotificationSettings.for_salon(booking.salon)
         plan = reminder_plan(booking, salon_settings) if booking.status in ACTIVE_STATUSES else []
@@ -181,7 +181,7 @@ def _due_reminders(bookings: list[Booking], now: datetime) -> list[Notification]
                     sequence=booking.reschedule_count,
                     reminder_offset_minutes=item.offset_minutes,
                     skip_reason=skip_reason,
-                    unusable=unusable,
+                    template_notes=notes,
                 )
             )
         booking.next_reminder_at = _first_send_at(plan, after=now)

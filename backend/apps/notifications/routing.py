@@ -14,9 +14,10 @@ from django.conf import settings
 
 from apps.accounts.models import User
 from apps.accounts.services.users import user_opt_out, user_whatsapp_reachable, user_whatsapp_unreachable
-from apps.common.channels import Channel
+from apps.common.channels import Channel, MessageClass
+from apps.notifications.consent import consent_from_whatsapp
 from apps.notifications.models import Notification, Reroute, TemplateStatus
-from apps.notifications.whatsapp_templates import template_usable, whatsapp_template_record
+from apps.notifications.whatsapp_templates import template_note, whatsapp_template_record
 from integrations.messaging.errors import ErrorRule, Learned
 
 TEMPLATE_STATUS_LEARNED = {
@@ -26,16 +27,30 @@ TEMPLATE_STATUS_LEARNED = {
 
 
 def whatsapp_reroute(
-    recipient: User, *, template: str, language: str, now: datetime, unusable: frozenset | None = None
+    recipient: User,
+    *,
+    template: str,
+    language: str,
+    message_class: str,
+    now: datetime,
+    notes: dict | None = None,
 ) -> str:
     """Why a WhatsApp message to ``recipient`` must go by SMS instead (a ``Reroute``),
-    "" when it need not. ``unusable``: the unusable templates, read once for a batch."""
+    "" when it need not. ``notes``: ``whatsapp_templates.template_notes()``, read once
+    for a batch. A service message whose template Meta recategorised as MARKETING
+    goes by SMS: on WhatsApp it could only go under the promotional rules (consent,
+    daytime), and a booking's news cannot wait for those."""
     if recipient.whatsapp_unreachable(now):
         return Reroute.WHATSAPP_UNREACHABLE
-    if template:
-        usable = (template, language) not in unusable if unusable is not None else template_usable(template, language)
-        if not usable:
-            return Reroute.TEMPLATE_UNAVAILABLE
+    if not template:
+        return ""
+    usable, marketing = (
+        notes.get((template, language), (True, False)) if notes is not None else template_note(template, language)
+    )
+    if not usable:
+        return Reroute.TEMPLATE_UNAVAILABLE
+    if marketing and message_class == MessageClass.SERVICE:
+        return Reroute.TEMPLATE_MARKETING
     return ""
 
 
@@ -43,6 +58,8 @@ def learn_from_failure(notification: Notification, rule: ErrorRule, *, at: datet
     """What a provider's refusal of ``notification`` says about its recipient or template."""
     if rule.learned == Learned.OPTED_OUT:
         user_opt_out(user_id=notification.recipient_id, channel=notification.channel)
+    elif rule.learned == Learned.MARKETING_STOPPED:
+        consent_from_whatsapp(user=notification.recipient, granted=False, detail=f"WhatsApp refused: {error}", at=at)
     elif notification.channel != Channel.WHATSAPP:
         return
     elif rule.learned == Learned.RECIPIENT_NOT_ON_WHATSAPP:

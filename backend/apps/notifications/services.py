@@ -5,6 +5,9 @@ rolled-back change leaves no message behind; each row's id is handed to
 delivery (``apps.notifications.delivery``) only after commit. The SMS that
 replaces a WhatsApp message (it failed, or WhatsApp cannot take it) is written
 here too, by ``notification_fall_back_to_sms``, with the same rules as any row.
+Every row carries its class (``EVENT_CLASS``); a promotional one is written under
+the promotional rules (``promotional.promotional_gate``: consent, the daytime
+window, the ``-AD`` sender and the opt-out link on SMS).
 """
 
 from datetime import datetime, timedelta
@@ -15,13 +18,14 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.bookings.models import Booking, BookingStatus
-from apps.common.channels import Channel
+from apps.common.channels import Channel, MessageClass
 from apps.common.metrics import count_notification_on_commit
 from apps.notifications.delivery.policy import retry_deadline
 from apps.notifications.delivery.publishing import publish_many_on_commit, publish_on_commit
 from apps.notifications.delivery.resend import notification_resend
 from apps.notifications.messages import compose, template_for
 from apps.notifications.models import (
+    EVENT_CLASS,
     Audience,
     InboundMessage,
     Notification,
@@ -31,6 +35,7 @@ from apps.notifications.models import (
     SalonNotificationSettings,
     SkipReason,
 )
+from apps.notifications.promotional import promotional_gate, promotional_sms_provider, with_optout_link
 from apps.notifications.replies import reply_buttons
 from apps.notifications.routing import whatsapp_reroute
 from integrations.messaging import provider_for_channel
@@ -59,6 +64,8 @@ CONTENT_FIELDS = (
     "reason",
     "retry_until",
     "reroute",
+    "message_class",
+    "claimed_until",
 )
 
 
@@ -82,15 +89,16 @@ def build_notification(
     reminder_offset_minutes: int = 0,
     review_url: str = "",
     skip_reason: str = "",
-    unusable: frozenset | None = None,
+    template_notes: dict | None = None,
 ) -> Notification:
     """The unsaved row for ``recipient`` about ``event``: channel (the given one,
     else the recipient's preferred one, else NOTIFICATION_DEFAULT_CHANNEL; SMS
     when WhatsApp cannot take it, with the reason), text and WhatsApp template in
     their language (with its quick-reply buttons, where a reply makes sense),
     provider, and ``skipped`` with the reason when they cannot be messaged (or
-    ``skip_reason`` says why not). ``unusable``: the unusable WhatsApp templates,
-    when the caller read them once for many rows."""
+    ``skip_reason`` says why not). A promotional message follows the promotional
+    rules (skipped without consent; held until the window opens). ``template_notes``:
+    the WhatsApp templates' states, when the caller read them once for many rows."""
     now = timezone.now()
     channel = channel or recipient.preferred_channel or settings.NOTIFICATION_DEFAULT_CHANNEL
     audience = Audience.CUSTOMER if recipient.pk == booking.customer_id else Audience.STAFF
@@ -98,9 +106,12 @@ def build_notification(
     context = {"event": event, "audience": audience, "language": language, "booking": booking}
     context |= {"previous_start": previous_start, "review_url": review_url}
     template, variables = template_for(**context)
+    message_class = EVENT_CLASS.get(event, MessageClass.SERVICE)
     reroute = ""
     if channel == Channel.WHATSAPP:
-        reroute = whatsapp_reroute(recipient, template=template, language=language, now=now, unusable=unusable)
+        reroute = whatsapp_reroute(
+            recipient, template=template, language=language, message_class=message_class, now=now, notes=template_notes
+        )
     if reroute:
         channel = Channel.SMS
     skip_reason = skip_reason or message_block_reason(recipient, channel)
@@ -109,10 +120,11 @@ def build_notification(
         if channel == Channel.WHATSAPP
         else []
     )
-    return Notification(
+    row = Notification(
         booking=booking,
         recipient=recipient,
         event=event,
+        message_class=message_class,
         channel=channel,
         sequence=sequence,
         reminder_offset_minutes=reminder_offset_minutes,
@@ -127,6 +139,33 @@ def build_notification(
         reason=skip_reason,
         retry_until=retry_deadline(now),
         reroute=reroute,
+    )
+    _under_promotional_rules(row, due=now, now=now)
+    return row
+
+
+def _under_promotional_rules(row: Notification, *, due, now) -> None:
+    """A promotional row: skipped without consent (or without a lawful SMS route, or
+    when it could not go within 24 hours); held until the promotional window opens
+    (claimed until then: the sweep hands it over at the opening); on SMS, the
+    promotional provider and the opt-out link at the end of the text."""
+    if row.message_class != MessageClass.PROMOTIONAL or row.status != NotificationStatus.PENDING:
+        return
+    gate = promotional_gate(recipient=row.recipient, channel=row.channel, salon=row.booking.salon, due=due, now=now)
+    if gate.skip_reason:
+        row.status, row.reason = NotificationStatus.SKIPPED, gate.skip_reason
+        return
+    if row.channel == Channel.SMS:
+        row.provider = promotional_sms_provider()
+        row.message = with_optout_link(row.message, user_id=row.recipient_id, language=row.language)
+    if gate.send_at > now:
+        row.claimed_until = gate.send_at
+
+
+def _ready(row: Notification) -> bool:
+    """A pending row that may be handed to delivery now (not held for the promotional window)."""
+    return row.status == NotificationStatus.PENDING and (
+        row.claimed_until is None or row.claimed_until <= timezone.now()
     )
 
 
@@ -151,7 +190,7 @@ def send_booking_notification(booking: Booking, recipient: User, event: str, **o
         _hand_over(notification)
     elif notification.status == NotificationStatus.FAILED:
         notification_resend(notification=notification)
-    elif notification.status == NotificationStatus.PENDING:
+    elif _ready(notification):
         publish_on_commit(notification.pk)  # harmless if it is being delivered: the claim decides
     return notification
 
@@ -164,15 +203,16 @@ def record_notifications(rows: list[Notification]) -> list[Notification]:
     for row in created:
         if row.status != NotificationStatus.PENDING:
             count_notification_on_commit(row, row.status)
-    publish_many_on_commit([row.pk for row in created if row.status == NotificationStatus.PENDING])
+    publish_many_on_commit([row.pk for row in created if _ready(row)])
     return created
 
 
 def _hand_over(row: Notification) -> None:
-    """A new row: pending ones go to delivery after commit; skipped ones are counted."""
-    if row.status == NotificationStatus.PENDING:
+    """A new row: pending ones go to delivery after commit (held ones when the sweep
+    finds them at their time); skipped ones are counted."""
+    if _ready(row):
         publish_on_commit(row.pk)
-    else:
+    elif row.status != NotificationStatus.PENDING:
         count_notification_on_commit(row, row.status)
 
 
@@ -241,25 +281,31 @@ def notification_fall_back_to_sms(*, notification: Notification, reroute: str) -
         return None
     recipient = notification.recipient
     skip_reason = message_block_reason(recipient, Channel.SMS)
-    fallback, created = Notification.objects.get_or_create(
-        booking_id=notification.booking_id,
+    now = timezone.now()
+    row = Notification(
+        booking=notification.booking,
         recipient=recipient,
         event=notification.event,
+        message_class=notification.message_class,
         channel=Channel.SMS,
         sequence=notification.sequence,
         # Each reminder (24 h, 2 h, ...) is its own message: its own fallback.
         reminder_offset_minutes=notification.reminder_offset_minutes,
-        defaults={
-            "message": notification.message,
-            "phone": recipient.phone or "",
-            "provider": provider_for_channel(Channel.SMS),
-            "language": notification.language,
-            "status": NotificationStatus.SKIPPED if skip_reason else NotificationStatus.PENDING,
-            "reason": skip_reason,
-            "retry_until": retry_deadline(timezone.now()),
-            "fallback_of": notification,
-            "reroute": reroute or Reroute.WHATSAPP_FAILED,
-        },
+        message=notification.message,
+        phone=recipient.phone or "",
+        provider=provider_for_channel(Channel.SMS),
+        template=notification.template,
+        language=notification.language,
+        status=NotificationStatus.SKIPPED if skip_reason else NotificationStatus.PENDING,
+        reason=skip_reason,
+        retry_until=retry_deadline(now),
+        reroute=reroute or Reroute.WHATSAPP_FAILED,
+    )
+    # A promotional message keeps its due time: the WhatsApp row's.
+    _under_promotional_rules(row, due=notification.created_at, now=now)
+    fallback, created = Notification.objects.get_or_create(
+        **{field: getattr(row, field) for field in KEY_FIELDS},
+        defaults={field: getattr(row, field) for field in CONTENT_FIELDS} | {"fallback_of": notification},
     )
     if created:
         _hand_over(fallback)

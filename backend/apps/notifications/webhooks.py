@@ -24,9 +24,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from twilio.request_validator import RequestValidator
 
+from apps.accounts.models import User
 from apps.common.channels import Channel
-from apps.common.errors import PermissionDenied
+from apps.common.errors import AppError, PermissionDenied
 from apps.common.parsers import TOO_DEEP
+from apps.common.phones import normalize_mobile
+from apps.notifications.consent import consent_from_whatsapp
 from apps.notifications.delivery.reports import notification_record_delivery
 from apps.notifications.error_codes import NotificationErrorCode
 from apps.notifications.inbound import IncomingMessage, inbound_message_receive
@@ -150,7 +153,10 @@ class WhatsAppWebhook(_ProviderWebhook):
         templates = _whatsapp_template_changes(payload)
         for change in templates:
             whatsapp_template_record(**change)
-        return Response({"received": len(statuses) + len(messages) + len(templates)})
+        preferences = _whatsapp_preferences(payload)
+        for preference in preferences:
+            _record_preference(preference)
+        return Response({"received": len(statuses) + len(messages) + len(templates) + len(preferences)})
 
 
 def _as_list(value) -> list:
@@ -224,6 +230,38 @@ def _whatsapp_template_changes(payload) -> list[dict]:
             elif field == "template_category_update" and "correct_category" not in value:
                 changes.append(template | {"category": str(value.get("new_category") or "").upper()})
     return changes
+
+
+def _whatsapp_preferences(payload) -> list[dict]:
+    """Meta's ``user_preferences`` changes: a person stopped (``stop``) or resumed
+    (``resume``) marketing messages from us inside WhatsApp."""
+    found = []
+    for entry in _as_list(_as_dict(payload).get("entry")):
+        for change in _as_list(_as_dict(entry).get("changes")):
+            change = _as_dict(change)
+            if change.get("field") != "user_preferences":
+                continue
+            for item in map(_as_dict, _as_list(_as_dict(change.get("value")).get("user_preferences"))):
+                if item.get("category") == "marketing_messages" and item.get("value") in ("stop", "resume"):
+                    found.append(item)
+    return found
+
+
+def _record_preference(item: dict) -> None:
+    try:
+        phone = normalize_mobile(str(item.get("wa_id") or ""))
+    except AppError:
+        logger.warning("WhatsApp preference for an unusable number skipped")
+        return
+    user = User.objects.filter(phone=phone, is_active=True).first()
+    if user is None:
+        return  # not someone we know: nothing of theirs to record
+    consent_from_whatsapp(
+        user=user,
+        granted=item["value"] == "resume",
+        detail=str(item.get("detail") or "")[:300],
+        at=_unix_time(item.get("timestamp")),
+    )
 
 
 def _whatsapp_items(payload, kind: str) -> list:

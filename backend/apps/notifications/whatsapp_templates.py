@@ -10,6 +10,7 @@ an unusable state goes by SMS without a WhatsApp call (``routing``).
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 
 from apps.notifications.models import (
     UNUSABLE_TEMPLATE_STATUSES,
@@ -63,14 +64,22 @@ def whatsapp_template_record(
     return template
 
 
-def template_usable(name: str, language: str) -> bool:
-    """Whether a message with this template may be tried on WhatsApp (unknown templates may)."""
-    return not WhatsAppTemplate.objects.filter(
-        name=name, language=language, status__in=UNUSABLE_TEMPLATE_STATUSES
-    ).exists()
+def template_note(name: str, language: str) -> tuple[bool, bool]:
+    """(usable, marketing) for one template; a template never heard of is usable, not marketing."""
+    row = WhatsAppTemplate.objects.filter(name=name, language=language).values_list("status", "category").first()
+    if row is None:
+        return True, False
+    status, category = row
+    return status not in UNUSABLE_TEMPLATE_STATUSES, category == TemplateCategory.MARKETING
 
 
-def unusable_templates() -> frozenset[tuple[str, str]]:
-    """Every (name, language) not to be tried on WhatsApp now, in one read (the table is small)."""
-    rows = WhatsAppTemplate.objects.filter(status__in=UNUSABLE_TEMPLATE_STATUSES).values_list("name", "language")
-    return frozenset(rows)
+def template_notes() -> dict[tuple[str, str], tuple[bool, bool]]:
+    """(name, language) -> (usable, marketing) for every template that is not plainly
+    usable for service messages (unusable, or recategorised MARKETING), in one read."""
+    rows = WhatsAppTemplate.objects.filter(
+        Q(status__in=UNUSABLE_TEMPLATE_STATUSES) | Q(category=TemplateCategory.MARKETING)
+    ).values_list("name", "language", "status", "category")
+    return {
+        (name, language): (status not in UNUSABLE_TEMPLATE_STATUSES, category == TemplateCategory.MARKETING)
+        for name, language, status, category in rows
+    }

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from apps.common.channels import Channel
+from django.conf import settings
+
+from apps.common.channels import Channel, MessageClass
 from integrations.messaging.errors import Learned, OnFailure, error_rule
 
 
@@ -26,6 +28,7 @@ class ProviderErrorCode(StrEnum):
     NOT_CONFIGURED = "not_configured"
     UNKNOWN_PROVIDER = "unknown_provider"
     UNSUPPORTED_CHANNEL = "unsupported_channel"
+    NOT_ALLOWED = "not_allowed"  # a message this provider must not carry (promotional SMS through Twilio)
 
 
 @dataclass(frozen=True)
@@ -100,14 +103,31 @@ class MessageProvider(ABC):
     channels: frozenset[str] = frozenset({Channel.SMS})
 
     @abstractmethod
-    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> SentMessage:
-        """Send to the E.164 ``phone`` on ``channel``; return what the provider accepted."""
+    def send(
+        self,
+        phone: str,
+        text: str,
+        channel: str,
+        template: Template | None = None,
+        *,
+        message_class: str = MessageClass.SERVICE,
+    ) -> SentMessage:
+        """Send to the E.164 ``phone`` on ``channel``; return what the provider accepted.
+        ``message_class`` picks the sender (a promotional SMS goes from the ``-AD`` one)."""
 
     def check_channel(self, channel: str) -> None:
         if channel not in self.channels:
             raise PermanentProviderError(
                 f"{self.name} cannot send on channel {channel!r}.", code=ProviderErrorCode.UNSUPPORTED_CHANNEL
             )
+
+
+def sms_sender(provider_sender: str, message_class: str) -> str:
+    """The sender name of an SMS: the promotional ``-AD`` one for promotional messages,
+    else the provider's own setting, else SMS_SENDER_ID."""
+    if message_class == MessageClass.PROMOTIONAL:
+        return settings.SMS_PROMOTIONAL_SENDER_ID
+    return provider_sender or settings.SMS_SENDER_ID
 
 
 def digits(phone: str) -> str:

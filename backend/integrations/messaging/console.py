@@ -1,7 +1,7 @@
 import logging
 import uuid
 
-from apps.common.channels import Channel
+from apps.common.channels import Channel, MessageClass
 from apps.common.phones import national_display
 from integrations.messaging.base import MessageProvider, SentMessage, Template
 
@@ -18,7 +18,15 @@ class ConsoleProvider(MessageProvider):
     name = "console"
     channels = frozenset({Channel.SMS, Channel.WHATSAPP})
 
-    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> SentMessage:
+    def send(
+        self,
+        phone: str,
+        text: str,
+        channel: str,
+        template: Template | None = None,
+        *,
+        message_class: str = MessageClass.SERVICE,
+    ) -> SentMessage:
         self.check_channel(channel)
         logger.info("OTP %s to %s: %s", channel.upper(), national_display(phone), text)
         return SentMessage(message_id=f"console-{uuid.uuid4().hex}")

@@ -6,7 +6,7 @@ error body is read tolerantly (``message`` if present, else the HTTP status).
 
 from django.conf import settings
 
-from apps.common.channels import Channel
+from apps.common.channels import Channel, MessageClass
 from integrations.messaging.base import (
     MessageProvider,
     PermanentProviderError,
@@ -17,6 +17,7 @@ from integrations.messaging.base import (
     error_from_answer,
     json_body,
     reported_price,
+    sms_sender,
 )
 from integrations.messaging.http import post
 
@@ -25,13 +26,26 @@ class TaqnyatProvider(MessageProvider):
     name = "taqnyat"
     channels = frozenset({Channel.SMS})
 
-    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> SentMessage:
+    def send(
+        self,
+        phone: str,
+        text: str,
+        channel: str,
+        template: Template | None = None,
+        *,
+        message_class: str = MessageClass.SERVICE,
+    ) -> SentMessage:
         self.check_channel(channel)
         if not settings.TAQNYAT_TOKEN:
             raise PermanentProviderError("Taqnyat token is not configured.", code=ProviderErrorCode.NOT_CONFIGURED)
         response = post(
             f"{settings.TAQNYAT_BASE_URL.rstrip('/')}/v1/messages",
-            json={"recipients": [digits(phone)], "body": text, "sender": settings.TAQNYAT_SENDER},
+            # Taqnyat documents no message-type field: the -AD sender marks a promotional SMS.
+            json={
+                "recipients": [digits(phone)],
+                "body": text,
+                "sender": sms_sender(settings.TAQNYAT_SENDER, message_class),
+            },
             headers={"Authorization": f"Bearer {settings.TAQNYAT_TOKEN}"},
         )
         body = json_body(response)

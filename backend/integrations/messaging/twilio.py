@@ -11,7 +11,7 @@ import json
 import httpx
 from django.conf import settings
 
-from apps.common.channels import Channel
+from apps.common.channels import Channel, MessageClass
 from integrations.messaging.base import (
     MessageProvider,
     PermanentProviderError,
@@ -22,6 +22,7 @@ from integrations.messaging.base import (
     json_body,
     reported_price,
     reported_segments,
+    sms_sender,
 )
 from integrations.messaging.http import post
 
@@ -30,7 +31,15 @@ class TwilioProvider(MessageProvider):
     name = "twilio"
     channels = frozenset({Channel.SMS, Channel.WHATSAPP})
 
-    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> SentMessage:
+    def send(
+        self,
+        phone: str,
+        text: str,
+        channel: str,
+        template: Template | None = None,
+        *,
+        message_class: str = MessageClass.SERVICE,
+    ) -> SentMessage:
         self.check_channel(channel)
         sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
         if not sid or not token:
@@ -48,7 +57,12 @@ class TwilioProvider(MessageProvider):
             else:
                 form["Body"] = text
         else:
-            form = {"To": phone, "From": settings.TWILIO_FROM, "Body": text}
+            if message_class == MessageClass.PROMOTIONAL:
+                # Twilio's Saudi traffic is for service messages: promotional SMS go through a Saudi gateway.
+                raise PermanentProviderError(
+                    "Promotional SMS are not sent through Twilio.", code=ProviderErrorCode.NOT_ALLOWED
+                )
+            form = {"To": phone, "From": sms_sender(settings.TWILIO_FROM, message_class), "Body": text}
         if settings.PUBLIC_BASE_URL:
             form["StatusCallback"] = f"{settings.PUBLIC_BASE_URL}/api/webhooks/twilio/status/"
         response = post(

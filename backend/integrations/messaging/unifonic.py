@@ -7,7 +7,7 @@ and ``errorCode`` values (ER-01 balance, ER-02 invalid number, ...).
 
 from django.conf import settings
 
-from apps.common.channels import Channel
+from apps.common.channels import Channel, MessageClass
 from integrations.messaging.base import (
     MessageProvider,
     PermanentProviderError,
@@ -19,15 +19,27 @@ from integrations.messaging.base import (
     json_body,
     reported_price,
     reported_segments,
+    sms_sender,
 )
 from integrations.messaging.http import post
+
+# KSA traffic classification (Unifonic MessageType): 3 services, 5 promotional (an -AD sender only).
+UNIFONIC_MESSAGE_TYPE = {MessageClass.PROMOTIONAL: "5", MessageClass.SERVICE: "3", MessageClass.AUTHENTICATION: "3"}
 
 
 class UnifonicProvider(MessageProvider):
     name = "unifonic"
     channels = frozenset({Channel.SMS})
 
-    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> SentMessage:
+    def send(
+        self,
+        phone: str,
+        text: str,
+        channel: str,
+        template: Template | None = None,
+        *,
+        message_class: str = MessageClass.SERVICE,
+    ) -> SentMessage:
         self.check_channel(channel)
         if not settings.UNIFONIC_APP_SID:
             raise PermanentProviderError("Unifonic AppSid is not configured.", code=ProviderErrorCode.NOT_CONFIGURED)
@@ -35,10 +47,12 @@ class UnifonicProvider(MessageProvider):
             f"{settings.UNIFONIC_BASE_URL.rstrip('/')}/rest/SMS/messages",
             data={
                 "AppSid": settings.UNIFONIC_APP_SID,
-                "SenderID": settings.UNIFONIC_SENDER_ID,
+                "SenderID": sms_sender(settings.UNIFONIC_SENDER_ID, message_class),
                 "Recipient": digits(phone),
                 "Body": text,
                 "responseType": "JSON",
+                # KSA traffic classification: 3 services, 5 promotional (an -AD sender only).
+                "MessageType": UNIFONIC_MESSAGE_TYPE.get(message_class, "3"),
             },
         )
         body = json_body(response)

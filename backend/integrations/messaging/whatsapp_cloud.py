@@ -8,7 +8,7 @@ by writing to us: it is used for answers to their replies (no template).
 
 from django.conf import settings
 
-from apps.common.channels import Channel
+from apps.common.channels import Channel, MessageClass
 from integrations.messaging.base import (
     MessageProvider,
     PermanentProviderError,
@@ -26,7 +26,15 @@ class WhatsAppCloudProvider(MessageProvider):
     name = "whatsapp_cloud"
     channels = frozenset({Channel.WHATSAPP})
 
-    def send(self, phone: str, text: str, channel: str, template: Template | None = None) -> SentMessage:
+    def send(
+        self,
+        phone: str,
+        text: str,
+        channel: str,
+        template: Template | None = None,
+        *,
+        message_class: str = MessageClass.SERVICE,
+    ) -> SentMessage:
         self.check_channel(channel)
         if not settings.WHATSAPP_TOKEN or not settings.WHATSAPP_PHONE_NUMBER_ID:
             raise PermanentProviderError("WhatsApp Cloud API is not configured.", code=ProviderErrorCode.NOT_CONFIGURED)

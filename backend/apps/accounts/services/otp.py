@@ -20,7 +20,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.error_codes import AccountErrorCode
 from apps.accounts.models import Language, LoginCodeBudget, OneTimeCode, Role, User
-from apps.common.channels import Channel
+from apps.common.channels import Channel, MessageClass
 from apps.common.errors import AppError, InvalidInput, PermissionDenied, TooManyRequests
 from apps.common.metrics import LOGIN_CODES
 from apps.common.phones import country_code, normalize_mobile
@@ -111,7 +111,7 @@ def otp_request(*, phone: str) -> None:
         code=code, minutes=settings.OTP_CODE_TTL_SECONDS // 60
     )
     try:
-        get_provider(settings.OTP_PROVIDER).send(phone, text, Channel.SMS)
+        get_provider(settings.OTP_PROVIDER).send(phone, text, Channel.SMS, message_class=MessageClass.AUTHENTICATION)
     except ProviderError as exc:
         logger.warning("OTP delivery failed via %s: %s", settings.OTP_PROVIDER, exc)
         LOGIN_CODES.labels("delivery_failed").inc()

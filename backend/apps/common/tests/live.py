@@ -110,8 +110,8 @@ class Stack:
     def env(self, *fakes, broker: str | None = None, **extra) -> dict[str, str]:
         """The environment of the stack's processes, pointed at these fake providers."""
         settings = {}
-        for fake in fakes:
-            settings |= fake.env() if hasattr(fake, "env") else fake.settings()
+        for fake in fakes:  # fake servers (their env() or settings()), or plain dicts (a FakeClock's env())
+            settings |= fake if isinstance(fake, dict) else fake.env() if hasattr(fake, "env") else fake.settings()
         return stack_env(
             database=self.database, broker=broker or self.broker, queue=self.queue, **(settings | FAST_RETRIES | extra)
         )
@@ -121,10 +121,15 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def web(self, env) -> str:
-        process, base = start_web(env)
+    def web(self, env, **kwargs) -> str:
+        process, base = start_web(env, **kwargs)
         self.processes.append(process)
         return base
+
+    def beat(self, env) -> "Process":
+        process = start_beat(env)
+        self.processes.append(process)
+        return process
 
     def redis(self, port) -> "Process":
         process = start_redis(port)
@@ -197,10 +202,15 @@ def start_worker(env: dict[str, str], *, concurrency: int = 8, pool: str = "pref
 
 
 def start_web(
-    env: dict[str, str], *, workers: int = 2, threads: int = 1, ready_path: str = "/api/salons/"
+    env: dict[str, str],
+    *,
+    workers: int = 2,
+    threads: int = 1,
+    ready_path: str = "/api/salons/",
+    port: int | None = None,
 ) -> tuple[Process, str]:
     """gunicorn with backend/gunicorn.conf.py, as in production; ready when `ready_path` answers 200."""
-    port = free_port()
+    port = port or free_port()
     process = Process(
         "web",
         [
@@ -233,6 +243,20 @@ def start_web(
 
     wait_for(answers, timeout=30, what="gunicorn")
     return process, base
+
+
+def start_beat(env: dict[str, str]) -> Process:
+    """Celery beat (the sweep and the reminder scan), its schedule in a folder of its own."""
+    schedule = Path(tempfile.mkdtemp(prefix="salon-beat-")) / "schedule"
+    process = Process(
+        "beat",
+        [sys.executable, "-m", "celery", "-A", "salon_api", "beat", "-l", "info", "--schedule", str(schedule)],
+        env,
+    )
+    wait_for(lambda: "beat: Starting" in process.log() or not process.alive(), timeout=30, what="beat ready")
+    if not process.alive():
+        raise RuntimeError(f"beat exited:\n{process.log()}")
+    return process
 
 
 def start_redis(port: int) -> Process:

@@ -11,6 +11,7 @@ import pytest
 from django.contrib import admin
 
 from apps.common.tests.admin_fixtures import a_login_code, salon_world
+from apps.notifications.consent import consent_record
 from apps.notifications.models import WhatsAppTemplate
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +37,7 @@ MANAGER = {
     "notifications.inboundmessage": (200, 200, 403, 403),
     "notifications.salonnotificationsettings": (200, 200, 200, 403),
     "notifications.whatsapptemplate": (200, 200, 403, 403),
+    "notifications.marketingconsent": (200, 200, 200, 403),
 }
 # Not a salon's rows: the business's WhatsApp templates, the same for every manager.
 SHARED = {"notifications.whatsapptemplate"}
@@ -45,6 +47,7 @@ NOWHERE = {
     "bookings.booking": {"add", "delete"},
     "notifications.notification": {"add", "delete"},
     "notifications.inboundmessage": {"add", "delete"},
+    "notifications.marketingconsent": {"delete"},
     "token_blacklist.outstandingtoken": {"add", "delete"},
 }
 SCOPED = {label for label, (listing, *_) in MANAGER.items() if listing == 200} - SHARED
@@ -79,6 +82,9 @@ def world(now, django_user_model):
         "notifications.salonnotificationsettings": alpha.settings,
         "notifications.whatsapptemplate": WhatsAppTemplate.objects.create(
             name="booking_created_customer", language="ar"
+        ),
+        "notifications.marketingconsent": consent_record(
+            user=alpha.customer, channel="sms", granted=True, source="admin", recorded_by=alpha.manager
         ),
     }
     people = {

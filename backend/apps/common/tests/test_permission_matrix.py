@@ -57,6 +57,9 @@ MATRIX = {
     ("POST", "/api/auth/logout/"): (signed_in(204), lambda ctx, actor: {"refresh": ctx["refresh"].get(actor, "x")}),
     ("GET", "/api/me/"): (signed_in(200), None),
     ("PATCH", "/api/me/"): (signed_in(200), lambda ctx, actor: {"name": "New name"}),
+    # Everyone signed in reads and records only their own consent (no id in the path).
+    ("GET", "/api/me/consents/"): (signed_in(200), None),
+    ("POST", "/api/me/consents/"): (signed_in(201), lambda ctx, actor: {"channel": "sms", "granted": True}),
     ("GET", "/api/salons/"): (everyone(200), None),
     ("GET", "/api/salons/{id}/"): (everyone(200), None),
     ("GET", "/api/services/"): (everyone(200), None),

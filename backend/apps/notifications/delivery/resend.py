@@ -7,10 +7,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.common.channels import Channel
+from apps.common.channels import Channel, MessageClass
 from apps.notifications.delivery.policy import retry_deadline, stale_reason
 from apps.notifications.delivery.publishing import publish_on_commit
 from apps.notifications.models import Notification, NotificationStatus
+from apps.notifications.promotional import promotional_sms_provider
 from integrations.messaging import provider_for_channel
 
 
@@ -62,6 +63,8 @@ def notification_resend(*, notification: Notification) -> ResendResult:
         return ResendResult.SENT_BY_SMS
     row.phone = row.recipient.phone
     row.provider = provider_for_channel(row.channel)
+    if row.message_class == MessageClass.PROMOTIONAL and row.channel == Channel.SMS:
+        row.provider = promotional_sms_provider()
     row.status, row.reason, row.claimed_until = NotificationStatus.PENDING, "", None
     row.retry_until = retry_deadline(now)
     row.save(update_fields=["phone", "provider", "status", "reason", "claimed_until", "retry_until", "updated_at"])

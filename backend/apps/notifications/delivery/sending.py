@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.common.channels import Channel
+from apps.common.channels import Channel, MessageClass
 from apps.common.metrics import DELIVERY_ATTEMPTS, count_notification_on_commit
 from apps.notifications.delivery.policy import retry_delay, stale_reason, too_late_to_retry
 from apps.notifications.models import (
@@ -22,6 +22,7 @@ from apps.notifications.models import (
     Reroute,
     SkipReason,
 )
+from apps.notifications.promotional import promotional_gate
 from apps.notifications.routing import learn_from_failure, whatsapp_reroute
 from apps.notifications.services import notification_fall_back_to_sms
 from integrations.messaging import ProviderError, RecipientOptedOut, SentMessage, Template, get_provider
@@ -36,6 +37,9 @@ REROUTE_SKIP_REASON = {
     Reroute.TEMPLATE_UNAVAILABLE: SkipReason.TEMPLATE_UNAVAILABLE,
 }
 FINAL_STATUSES = (NotificationStatus.SENT, NotificationStatus.FAILED, NotificationStatus.SKIPPED)
+# A run that finds the row claimed looks again when the claim ends, if that is soon;
+# a row held longer (a promotional message waiting for the morning) is the sweep's.
+LOOK_AGAIN_WITHIN_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -67,14 +71,22 @@ def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
     if not claimed:
         return _not_claimed(notification_id, now)
 
-    notification = Notification.objects.select_related("booking", "recipient").get(pk=notification_id)
+    notification = Notification.objects.select_related("booking__salon", "recipient").get(pk=notification_id)
     stale = stale_reason(notification, now)
     if stale:
         _skip(notification, stale, now)
         return DeliveryOutcome(status=NotificationStatus.SKIPPED)
+    if notification.message_class == MessageClass.PROMOTIONAL:
+        held = _promotional_rules_now(notification, now)
+        if held is not None:
+            return held
     if notification.channel == Channel.WHATSAPP and notification.template:
         reroute = whatsapp_reroute(
-            notification.recipient, template=notification.template, language=notification.language, now=now
+            notification.recipient,
+            template=notification.template,
+            language=notification.language,
+            message_class=notification.message_class,
+            now=now,
         )
         if reroute:
             with transaction.atomic():
@@ -85,7 +97,11 @@ def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
     started_at = timezone.now()
     try:
         sent = get_provider(notification.provider).send(
-            notification.phone, notification.message, notification.channel, _template(notification)
+            notification.phone,
+            notification.message,
+            notification.channel,
+            _template(notification),
+            message_class=notification.message_class,
         )
     except RecipientOptedOut as exc:
         # They replied STOP on this channel: remember it, and send nothing more there.
@@ -133,8 +149,33 @@ def _not_claimed(notification_id: int, now: datetime) -> DeliveryOutcome:
         # moment early: look again when that claim ends. If the holder has sent
         # it by then, that run does nothing.
         wait = max((row["claimed_until"] - now).total_seconds(), 0) + 0.05
-        return DeliveryOutcome(status=row["status"], retry_in=wait)
+        if wait <= LOOK_AGAIN_WITHIN_SECONDS:
+            return DeliveryOutcome(status=row["status"], retry_in=wait)
     return DeliveryOutcome(status=row["status"])
+
+
+def _promotional_rules_now(notification: Notification, now: datetime) -> DeliveryOutcome | None:
+    """The promotional rules again, at the moment of sending (consent withdrawn since,
+    the window closed, 24 hours gone): skip, or hold until the window opens; None to go on."""
+    due = notification.fallback_of.created_at if notification.fallback_of_id else notification.created_at
+    gate = promotional_gate(
+        recipient=notification.recipient,
+        channel=notification.channel,
+        salon=notification.booking.salon,
+        due=due,
+        now=now,
+    )
+    if gate.skip_reason:
+        _skip(notification, gate.skip_reason, now)
+        return DeliveryOutcome(status=NotificationStatus.SKIPPED)
+    if notification.channel == Channel.SMS and notification.provider == "twilio":
+        _skip(notification, SkipReason.NO_PROMOTIONAL_ROUTE, now)
+        return DeliveryOutcome(status=NotificationStatus.SKIPPED)
+    if gate.send_at > now:
+        # Not before the window opens: reserved until then, no provider call; the sweep hands it over.
+        _pending(notification.pk).update(claimed_until=gate.send_at, updated_at=now)
+        return DeliveryOutcome(status=NotificationStatus.PENDING)
+    return None
 
 
 def _skip(notification: Notification, reason: str, now: datetime) -> bool:

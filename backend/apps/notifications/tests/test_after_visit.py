@@ -6,6 +6,7 @@ import logging
 import pytest
 
 from apps.notifications.models import Notification, NotificationStatus, SalonNotificationSettings
+from apps.notifications.promotional import optout_link
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +22,9 @@ def visited(api, now, customer, haircut, stylist, time_machine):
         .json()["id"]
     )
     assert api.as_user(stylist).patch(f"/api/bookings/{booking_id}/", {"status": "confirmed"}).status_code == 200
+    # The thank-you is promotional: the customer agreed to offers by SMS (docs/compliance.md).
+    consent = api.as_user(customer).post("/api/me/consents/", {"channel": "sms", "granted": True})
+    assert consent.status_code == 201
     time_machine.move_to("2026-03-01T10:40:00+03:00", tick=False)
     return booking_id
 
@@ -41,7 +45,10 @@ def test_completing_sends_one_thank_you_with_the_review_link_to_the_customer_onl
     assert response.status_code == again.status_code == 200
     (row,) = _after_visit(visited)
     assert (row.recipient_id, row.event, row.status) == (customer.pk, "booking_completed", NotificationStatus.SENT)
-    assert row.message == "Thank you for visiting Main Salon! Review us: https://g.page/main-salon/review"
+    assert row.message == (
+        "Thank you for visiting Main Salon! Review us: https://g.page/main-salon/review"
+        f" Opt out: {optout_link(customer.pk)}"
+    )
     assert row.template == "booking_completed_review_customer"
     assert row.variables[-1] == "https://g.page/main-salon/review"
     lines = [r.getMessage() for r in caplog.records if "Thank you" in r.getMessage()]
@@ -53,7 +60,7 @@ def test_without_a_review_link_the_thank_you_has_none(api, visited, stylist):
     api.as_user(stylist).patch(f"/api/bookings/{visited}/", {"status": "completed"})
 
     (row,) = _after_visit(visited)
-    assert row.message.endswith("We hope to see you again soon.")
+    assert "We hope to see you again soon. Opt out: " in row.message
     assert row.template == "booking_completed_customer"
 
 

@@ -133,6 +133,7 @@ def test_unifonic(api, now, configured, network, customer, haircut, stylist):
         "SenderID": "SALON",
         "Recipient": customer.phone.lstrip("+"),
         "Body": "Your booking request is received for Haircut at Main Salon on 2026-03-01 10:00.",
+        "MessageType": "3",  # a service message (KSA classification)
         "responseType": "JSON",
     }
     row = Notification.objects.get(booking_id=booking_id, recipient=customer)

@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from apps.accounts.models import Language
+from apps.common.channels import MessageClass
 from apps.notifications.messages import TEXTS, compose
-from apps.notifications.models import Audience, NotificationEvent
+from apps.notifications.models import EVENT_CLASS, Audience, NotificationEvent
+from apps.notifications.promotional import with_optout_link
 from integrations.messaging.segments import Encoding, sms_size
 
 GSM7, UCS2 = Encoding.GSM7, Encoding.UCS2
@@ -108,7 +110,8 @@ def _every_text():
 
 
 @pytest.mark.parametrize(("event", "audience", "language", "review_url"), list(_every_text()))
-def test_every_built_in_text_fits_its_sms_budget(event, audience, language, review_url):
+def test_every_built_in_text_fits_its_sms_budget(settings, event, audience, language, review_url):
+    settings.PUBLIC_BASE_URL = "https://api.salon.example"  # the opt-out link of promotional SMS
     names = NAMES[language]
     assert all(len(name) == 25 for name in names.values())
     text = compose(
@@ -119,6 +122,10 @@ def test_every_built_in_text_fits_its_sms_budget(event, audience, language, revi
         previous_start=datetime(2026, 3, 2, 11, 30, tzinfo=RIYADH),
         review_url=review_url,
     )
+
+    if EVENT_CLASS[event] == MessageClass.PROMOTIONAL:
+        text = with_optout_link(text, user_id=99_999_999, language=language)  # a link as long as it gets
+        assert "/u/" in text
 
     size = sms_size(text)
 

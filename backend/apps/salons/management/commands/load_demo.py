@@ -19,6 +19,8 @@ MANAGER_PERMISSIONS = [
     "view_notification",
     "view_inboundmessage",
     "view_whatsapptemplate",
+    "view_marketingconsent",
+    "add_marketingconsent",
     "view_salon",
     "change_salon",
     "view_service",
