@@ -257,6 +257,9 @@ SPECTACULAR_SETTINGS = {
         "apps.common.schema.add_error_responses",
     ],
     # Swagger UI assets served from this server, not a CDN (works offline).
+    # One name for the channel vocabulary wherever it appears (a person's preferred
+    # channel, a consent's channel).
+    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "apps.common.channels.Channel"},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -290,6 +293,8 @@ NOTIFICATION_SWEEP_INTERVAL_SECONDS = env_int("NOTIFICATION_SWEEP_INTERVAL_SECON
 # After WhatsApp says a number cannot get our messages, that person's messages go
 # by SMS (with no WhatsApp call) for this many days, unless they write to us there.
 NOTIFICATION_WHATSAPP_RETRY_AFTER_DAYS = env_int("NOTIFICATION_WHATSAPP_RETRY_AFTER_DAYS", 30)
+# Answers to replies (button taps) per booking and person per hour; more taps are recorded, not answered.
+REPLY_ANSWERS_PER_HOUR = env_int("REPLY_ANSWERS_PER_HOUR", 3)
 # How often the beat scans for due reminders (a reminder goes out within this of its moment).
 REMINDER_SCAN_INTERVAL_SECONDS = env_int("REMINDER_SCAN_INTERVAL_SECONDS", 60)
 

@@ -10,6 +10,7 @@ channel. Text is kept with the sender's latest booking, for the salon to read.
 """
 
 import logging
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,7 +27,7 @@ from apps.common.errors import AppError
 from apps.common.metrics import INBOUND_MESSAGES
 from apps.common.phones import normalize_mobile
 from apps.notifications.messages import AnswerKind, compose_answer
-from apps.notifications.models import InboundMessage, InboundOutcome, ReplyAction
+from apps.notifications.models import InboundMessage, InboundOutcome, Notification, NotificationStatus, ReplyAction
 from apps.notifications.replies import ReplyToken, read_reply_token
 from apps.notifications.services import send_reply_answer
 
@@ -34,8 +35,23 @@ logger = logging.getLogger(__name__)
 
 # Words that stop messages on a channel. "CANCEL" stops SMS (Twilio's keyword) but
 # not WhatsApp, where "Cancel" is the booking's own button.
+# On SMS "cancel" (CANCEL, إلغاء) stops every SMS and cancels no booking: SMS carries no
+# buttons, Twilio itself opts a number out on CANCEL, and a stray word must not cancel
+# an appointment (docs/decisions.md). Matched after ``normalized_words``.
 STOP_WORDS = {
-    Channel.SMS: {"STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "إيقاف", "ايقاف", "الغاء"},
+    Channel.SMS: {
+        "STOP",
+        "STOPALL",
+        "STOP ALL",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+        "إيقاف",
+        "ايقاف",
+        "الغاء",
+        "إلغاء",
+    },
     Channel.WHATSAPP: {"STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "END", "QUIT", "إيقاف", "ايقاف"},
 }
 # What each button asks of the booking.
@@ -59,10 +75,26 @@ class IncomingMessage:
     button_payload: str = ""
     received_at: datetime | None = None
     opt_out: bool = False  # the provider's own opt-out signal (Twilio's OptOutType=STOP)
+    context_id: str = ""  # the provider id of our message this one answers, when the provider says
+
+
+# Characters that change how a word looks, not what it says: zero-width spaces and
+# joiners, the byte-order mark, the Arabic tatweel (kashida) that stretches a word.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u0640"))
+
+
+def normalized_words(text: str) -> str:
+    """Text as a reader sees it: NFKC (fullwidth letters are STOP), invisible characters
+    and tatweel removed, case folded, spaces collapsed."""
+    folded = unicodedata.normalize("NFKC", text or "").translate(_INVISIBLE).casefold()
+    return " ".join(folded.split())
+
+
+STOP_WORDS_NORMALIZED = {channel: {normalized_words(word) for word in words} for channel, words in STOP_WORDS.items()}
 
 
 def is_stop(text: str, channel: str) -> bool:
-    return " ".join((text or "").split()).upper() in STOP_WORDS.get(channel, set())
+    return normalized_words(text) in STOP_WORDS_NORMALIZED.get(channel, set())
 
 
 def inbound_message_receive(message: IncomingMessage) -> InboundMessage | None:
@@ -97,7 +129,7 @@ def inbound_message_receive(message: IncomingMessage) -> InboundMessage | None:
         elif message.button_payload:
             _button_reply(row)
         else:
-            _text(row)
+            _text(row, message.context_id)
         row.save()
     INBOUND_MESSAGES.labels(row.channel, row.action or "text", row.outcome).inc()
     return row
@@ -121,14 +153,19 @@ def _opt_out(row: InboundMessage) -> None:
     logger.info("User %s opted out of %s by reply", row.user.pk, row.channel)
 
 
-def _text(row: InboundMessage) -> None:
+def _text(row: InboundMessage, context_id: str) -> None:
+    """Text is kept for the salon it is written to: the salon of the message it answers
+    (the provider's context), else of the last message we sent the person, else their own."""
     row.outcome = InboundOutcome.STORED
-    if row.user is not None:
-        row.booking = (
-            Booking.objects.filter(customer=row.user).order_by("-start", "-id").first()
-            or Booking.objects.filter(staff=row.user).order_by("-start", "-id").first()
-        )
-        row.salon_id = row.booking.salon_id if row.booking else row.user.salon_id
+    if row.user is None:
+        return
+    ours = Notification.objects.select_related("booking").filter(recipient=row.user)
+    answered = ours.filter(provider_message_id=context_id).first() if context_id else None
+    last = answered or ours.filter(status=NotificationStatus.SENT).order_by("-sent_at", "-id").first()
+    if last is not None:
+        row.booking, row.salon_id = last.booking, last.booking.salon_id
+    else:
+        row.salon_id = row.user.salon_id
 
 
 def _button_reply(row: InboundMessage) -> None:
@@ -144,8 +181,10 @@ def _button_reply(row: InboundMessage) -> None:
         return
     row.salon_id = row.booking.salon_id
     if row.user is None or row.user.pk != token.recipient_id:
-        # Someone else's button (a forwarded message, a forged webhook): nothing, no answer.
+        # Someone else's button (a forwarded message, a forged webhook): nothing, no
+        # answer, and not filed with the booking's salon (their number is not its customer's).
         row.reason = "The sender is not the person the button was sent to."
+        row.booking, row.salon_id = None, None
         return
     _act(row, token, row.booking)
 

@@ -56,6 +56,7 @@ class SkipReason(models.TextChoices):
     BOOKING_MOVED = "booking_moved", _("The booking was moved after this message was written; its new time is told.")
     BOOKING_NOT_ACTIVE = "booking_not_active", _("The booking is no longer pending or confirmed.")
     QUIET_HOURS = "quiet_hours", _("Quiet hours: no allowed moment was left before this reminder.")
+    ANSWER_LIMIT = "answer_limit", _("Too many answers to this person about this booking this hour.")
     NO_CONSENT = "no_consent", _("A promotional message, and the person has not agreed to them on this channel.")
     EXPIRED = "expired", _("A promotional message that could not go out within 24 hours of being due.")
     NO_PROMOTIONAL_ROUTE = (

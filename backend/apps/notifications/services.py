@@ -315,8 +315,22 @@ def notification_fall_back_to_sms(*, notification: Notification, reroute: str) -
 def send_reply_answer(*, inbound: InboundMessage, booking: Booking, recipient: User, text: str) -> Notification:
     """Answer a person's WhatsApp reply on the channel they wrote on, once per
     inbound message. A free-text message inside the 24-hour window their reply
-    opened (no template), so it is retried only within that window."""
+    opened (no template), so it is retried only within that window. At most
+    REPLY_ANSWERS_PER_HOUR answers per booking and person in an hour: taps beyond
+    that are recorded (the inbound message, and a skipped answer) but not answered."""
+    now = timezone.now()
     blocked = message_block_reason(recipient, inbound.channel)
+    if not blocked:
+        # Counted under the person's row lock: concurrent taps cannot all slip under the limit.
+        User.objects.select_for_update().filter(pk=recipient.pk).exists()
+        recent = Notification.objects.filter(
+            booking=booking,
+            recipient=recipient,
+            event=NotificationEvent.REPLY_ANSWER,
+            created_at__gt=now - timedelta(hours=1),
+        ).exclude(status=NotificationStatus.SKIPPED)
+        if recent.count() >= settings.REPLY_ANSWERS_PER_HOUR:
+            blocked = SkipReason.ANSWER_LIMIT
     window_ends = inbound.received_at + timedelta(hours=24)
     notification, created = Notification.objects.get_or_create(
         inbound=inbound,
@@ -331,7 +345,7 @@ def send_reply_answer(*, inbound: InboundMessage, booking: Booking, recipient: U
             "language": recipient.preferred_language,
             "status": NotificationStatus.SKIPPED if blocked else NotificationStatus.PENDING,
             "reason": blocked,
-            "retry_until": min(retry_deadline(timezone.now()), window_ends),
+            "retry_until": min(retry_deadline(now), window_ends),
         },
     )
     if created:

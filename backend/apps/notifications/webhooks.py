@@ -12,6 +12,7 @@ import logging
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -29,6 +30,7 @@ from apps.common.channels import Channel
 from apps.common.errors import AppError, PermissionDenied
 from apps.common.parsers import TOO_DEEP
 from apps.common.phones import normalize_mobile
+from apps.common.text import clean_text, usable_id
 from apps.notifications.consent import consent_from_whatsapp
 from apps.notifications.delivery.reports import notification_record_delivery
 from apps.notifications.error_codes import NotificationErrorCode
@@ -76,12 +78,15 @@ class TwilioStatusWebhook(_TwilioWebhook):
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
         params = self.verified_params(request)
-        notification_record_delivery(
-            provider_message_id=params.get("MessageSid", ""),
-            status=params.get("MessageStatus", ""),
+        error_text = params.get("ChannelStatusMessage") or ("delivery failed" if params.get("ErrorCode") else "")
+        _alone(
+            "status",
+            notification_record_delivery,
+            provider_message_id=usable_id(params.get("MessageSid")),
+            status=clean_text(params.get("MessageStatus")),
             at=timezone.now(),  # Twilio's reports carry no timestamp
-            error_code=params.get("ErrorCode") or "",
-            error_text=params.get("ChannelStatusMessage") or ("delivery failed" if params.get("ErrorCode") else ""),
+            error_code=clean_text(params.get("ErrorCode")),
+            error_text=clean_text(error_text),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -92,17 +97,18 @@ class TwilioInboundWebhook(_TwilioWebhook):
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
         params = self.verified_params(request)
-        sender = params.get("From", "")
-        inbound_message_receive(
+        sender = clean_text(params.get("From"))
+        _receive_alone(
             IncomingMessage(
                 provider="twilio",
-                provider_message_id=params.get("MessageSid", ""),
+                provider_message_id=usable_id(params.get("MessageSid")),
                 channel=Channel.WHATSAPP if sender.startswith("whatsapp:") else Channel.SMS,
                 phone=sender,
-                text=params.get("Body") or "",
-                button_text=params.get("ButtonText") or "",
-                button_payload=params.get("ButtonPayload") or "",
-                opt_out=(params.get("OptOutType") or "").upper() == "STOP",
+                text=clean_text(params.get("Body")),
+                button_text=clean_text(params.get("ButtonText")),
+                button_payload=clean_text(params.get("ButtonPayload")),
+                opt_out=clean_text(params.get("OptOutType")).upper() == "STOP",
+                context_id=usable_id(params.get("OriginalRepliedMessageSid")),
             )
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -136,27 +142,47 @@ class WhatsAppWebhook(_ProviderWebhook):
             return Response({"received": 0})
         except RecursionError:
             raise ParseError(TOO_DEEP) from None
+        # Each item stands alone: one that cannot be used is logged and skipped, the
+        # others are recorded, and Meta gets its 200 (a 500 would be retried for hours).
         messages = _whatsapp_messages(payload)
         for message in messages:
-            inbound_message_receive(message)
+            _receive_alone(message)
         statuses = _whatsapp_statuses(payload)
         # Oldest first, so a later report always has the last word.
         for at, item in sorted(statuses, key=lambda pair: pair[0]):
             error = _as_dict(next(iter(_as_list(item.get("errors"))), None))
-            notification_record_delivery(
-                provider_message_id=str(item.get("id") or ""),
-                status=str(item.get("status") or ""),
+            _alone(
+                "status",
+                notification_record_delivery,
+                provider_message_id=usable_id(item.get("id")),
+                status=clean_text(item.get("status")),
                 at=at,
-                error_code=str(error.get("code") or ""),
-                error_text=str(error.get("title") or error.get("message") or ""),
+                error_code=clean_text(error.get("code")),
+                error_text=clean_text(error.get("title") or error.get("message")),
             )
         templates = _whatsapp_template_changes(payload)
         for change in templates:
-            whatsapp_template_record(**change)
+            _alone("template", whatsapp_template_record, **change)
         preferences = _whatsapp_preferences(payload)
         for preference in preferences:
-            _record_preference(preference)
+            _alone("preference", _record_preference, preference)
         return Response({"received": len(statuses) + len(messages) + len(templates) + len(preferences)})
+
+
+def _alone(kind: str, function, *args, **kwargs) -> None:
+    """Apply one item of a provider's batch in a savepoint of its own: if it fails, it is
+    logged (without its content) and the rest of the batch still counts."""
+    try:
+        with transaction.atomic():
+            function(*args, **kwargs)
+    except (OperationalError, InterfaceError):
+        raise  # the database is down: a 503, and the provider sends the batch again later
+    except (DatabaseError, ValueError, TypeError, KeyError, AttributeError):
+        logger.exception("Webhook %s item skipped: it could not be recorded", kind)
+
+
+def _receive_alone(message: IncomingMessage) -> None:
+    _alone("message", inbound_message_receive, message)
 
 
 def _as_list(value) -> list:
@@ -213,16 +239,16 @@ def _whatsapp_template_changes(payload) -> list[dict]:
             change = _as_dict(change)
             value = _as_dict(change.get("value"))
             template = {
-                "name": str(value.get("message_template_name") or ""),
-                "language": str(value.get("message_template_language") or ""),
-                "meta_template_id": str(value.get("message_template_id") or ""),
+                "name": usable_id(value.get("message_template_name")),
+                "language": usable_id(value.get("message_template_language")),
+                "meta_template_id": usable_id(value.get("message_template_id")),
                 "at": at,
             }
             field = change.get("field")
             if field == "message_template_status_update":
                 status = TEMPLATE_EVENT_STATUS.get(str(value.get("event") or "").upper(), "")
                 other = _as_dict(value.get("other_info"))
-                reason = " ".join(str(part) for part in (value.get("reason"), other.get("title")) if part)
+                reason = clean_text(" ".join(str(part) for part in (value.get("reason"), other.get("title")) if part))
                 category = str(value.get("message_template_category") or "").upper()
                 changes.append(template | {"status": status, "category": category, "reason": reason})
             elif field == "message_template_quality_update":
@@ -287,13 +313,14 @@ def _whatsapp_messages(payload) -> list[IncomingMessage]:
         found.append(
             IncomingMessage(
                 provider="whatsapp_cloud",
-                provider_message_id=str(item.get("id") or ""),
+                provider_message_id=usable_id(item.get("id")),
                 channel=Channel.WHATSAPP,
-                phone=str(item.get("from") or ""),
-                text=str(_as_dict(item.get("text")).get("body") or ""),
-                button_text=str(button.get("text") or reply.get("title") or ""),
-                button_payload=str(button.get("payload") or reply.get("id") or ""),
+                phone=clean_text(item.get("from")),
+                text=clean_text(_as_dict(item.get("text")).get("body")),
+                button_text=clean_text(button.get("text") or reply.get("title")),
+                button_payload=clean_text(button.get("payload") or reply.get("id")),
                 received_at=_unix_time(item.get("timestamp")),
+                context_id=usable_id(_as_dict(item.get("context")).get("id")),
             )
         )
     return found

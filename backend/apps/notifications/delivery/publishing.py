@@ -1,7 +1,17 @@
 """Handing rows to the workers: by id, after commit; and the sweep that hands
-again what nobody is delivering (a lost publish, a dead worker)."""
+again what nobody is delivering (a lost publish, a dead worker).
+
+After commit, ids are handed to a relay thread of the process, which publishes
+them: a request never waits for the broker, so a slow or hung Redis does not
+hold a booking answer, nor the web worker that other requests need. What the
+relay could not publish (the broker down, the process gone) stays ``pending`` in
+the database and the beat's sweep publishes it again.
+"""
 
 import logging
+import os
+import queue
+import threading
 from datetime import timedelta
 from functools import partial
 
@@ -17,6 +27,44 @@ logger = logging.getLogger(__name__)
 
 SEND_TASK = "notifications.send"
 SEND_MANY_TASK = "notifications.send_many"
+RELAY_QUEUE_SIZE = 10_000
+
+
+class _Relay:
+    """One thread per process that publishes what commits hand it, in order."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._queue: queue.Queue | None = None
+        self._pid: int | None = None
+
+    def submit(self, function, *args) -> None:
+        if celery_app.conf.task_always_eager:
+            function(*args)  # tasks run here and now (tests): no broker to wait for
+            return
+        try:
+            self._started().put_nowait((function, args))
+        except queue.Full:
+            logger.warning("Publish queue full: a publish is left to the sweep")
+
+    def _started(self) -> queue.Queue:
+        with self._lock:
+            if self._queue is None or self._pid != os.getpid():  # a forked worker gets its own thread
+                self._queue, self._pid = queue.Queue(maxsize=RELAY_QUEUE_SIZE), os.getpid()
+                threading.Thread(target=self._run, args=(self._queue,), name="publish-relay", daemon=True).start()
+            return self._queue
+
+    @staticmethod
+    def _run(work: queue.Queue) -> None:
+        while True:
+            function, args = work.get()
+            try:
+                function(*args)
+            except Exception:  # the relay must outlive any one publish; the sweep covers the row
+                logger.exception("Publishing failed; the sweep will publish again")
+
+
+RELAY = _Relay()
 
 
 def publish_now_rollback_unsafe(notification_id: int, *, countdown: float | None = None) -> bool:
@@ -27,17 +75,22 @@ def publish_now_rollback_unsafe(notification_id: int, *, countdown: float | None
     whether the broker took it; an unreachable broker is logged, not raised, and
     the row stays ``pending`` for the sweep.
     """
+    task = celery_app.tasks[SEND_TASK]  # a missing task is a bug to see, not a broker to wait for
     try:
-        celery_app.tasks[SEND_TASK].apply_async((notification_id,), countdown=countdown)
-    except Exception as exc:  # kombu raises several types for an unreachable broker
-        logger.warning("Could not publish notification %s (the sweep will retry): %s", notification_id, exc)
+        task.apply_async((notification_id,), countdown=countdown)
+    except Exception as exc:  # kombu and redis raise several types for an unreachable broker
+        logger.warning(
+            "Could not publish notification %s (the sweep will retry): %s", notification_id, type(exc).__name__
+        )
         return False
     return True
 
 
 def publish_on_commit(notification_id: int, *, countdown: float | None = None) -> None:
-    """Publish the row's id once the current transaction commits (never if it rolls back)."""
-    transaction.on_commit(partial(publish_now_rollback_unsafe, notification_id, countdown=countdown), robust=True)
+    """Publish the row's id once the current transaction commits (never if it rolls
+    back), from the relay thread: the caller never waits for the broker."""
+    publish = partial(publish_now_rollback_unsafe, notification_id, countdown=countdown)
+    transaction.on_commit(partial(RELAY.submit, publish), robust=True)
 
 
 def publish_many_now_rollback_unsafe(notification_ids: list[int]) -> bool:
@@ -47,18 +100,22 @@ def publish_many_now_rollback_unsafe(notification_ids: list[int]) -> bool:
     made the rows (a booking request, a reminder scan). Same danger as above."""
     if len(notification_ids) == 1:
         return publish_now_rollback_unsafe(notification_ids[0])
+    task = celery_app.tasks[SEND_MANY_TASK]
     try:
-        celery_app.tasks[SEND_MANY_TASK].apply_async((list(notification_ids),))
-    except Exception as exc:  # kombu raises several types for an unreachable broker
-        logger.warning("Could not publish %s notifications (the sweep will retry): %s", len(notification_ids), exc)
+        task.apply_async((list(notification_ids),))
+    except Exception as exc:  # kombu and redis raise several types for an unreachable broker
+        logger.warning(
+            "Could not publish %s notifications (the sweep will retry): %s", len(notification_ids), type(exc).__name__
+        )
         return False
     return True
 
 
 def publish_many_on_commit(notification_ids: list[int]) -> None:
-    """Publish these rows' ids, in one message, once the current transaction commits."""
+    """Publish these rows' ids, in one message, once the current transaction commits (from the relay thread)."""
     if notification_ids:
-        transaction.on_commit(partial(publish_many_now_rollback_unsafe, list(notification_ids)), robust=True)
+        publish = partial(publish_many_now_rollback_unsafe, list(notification_ids))
+        transaction.on_commit(partial(RELAY.submit, publish), robust=True)
 
 
 def notification_sweep(*, older_than_seconds: int | None = None, limit: int = 1000) -> int:
