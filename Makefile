@@ -80,6 +80,7 @@ bench: install
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/worker.py
 	$(BIN)/python bench/reminders.py
+	$(BIN)/python bench/ratelimit.py
 	$(BIN)/python bench/delivery.py
 
 # Django's deployment checklist with production settings (issue #6).

@@ -26,7 +26,14 @@ import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from common import BENCH_DATABASE_URL, BROKER, RESULTS, ROOT, fresh_django, recreate_database
+from common import (
+    BENCH_DATABASE_URL,
+    BROKER,
+    RESULTS,
+    ROOT,
+    fresh_django,
+    recreate_database,
+)
 
 FLOOR_DIR = ROOT / "bench" / "floor"
 FLOOR_DATABASE_URL = BENCH_DATABASE_URL + "_floor"
@@ -61,7 +68,9 @@ def start_gunicorn(name: str, app: str, chdir: Path, env: dict, workers: int = 2
     return process, base
 
 
-def wrk(url: str, *, script: str, connections: int, duration: int, args: tuple = ()) -> dict:
+def wrk(
+    url: str, *, script: str, connections: int, duration: int, args: tuple = ()
+) -> dict:
     threads = min(connections, 2)
     done = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script, url, "--",
@@ -95,23 +104,43 @@ def seed() -> dict:
     from apps.salons.models import Salon, Service, WorkingHours
 
     salon = Salon.objects.create(name="Bench Salon", name_ar="صالون الاختبار")
-    haircut = Service.objects.create(salon=salon, name="Haircut", name_ar="قص", duration_minutes=30, price=Decimal(80))
+    haircut = Service.objects.create(
+        salon=salon,
+        name="Haircut",
+        name_ar="قص",
+        duration_minutes=30,
+        price=Decimal(80),
+    )
     staff = [
-        User.objects.create(phone=f"+9665010000{i:02d}", name=f"Stylist {i}", role=Role.STAFF, salon=salon)
+        User.objects.create(
+            phone=f"+9665010000{i:02d}",
+            name=f"Stylist {i}",
+            role=Role.STAFF,
+            salon=salon,
+        )
         for i in range(STAFF)
     ]
     haircut.staff_members.set(staff)
     WorkingHours.objects.bulk_create(
-        WorkingHours(staff=member, weekday=day, start_time=clock(0, 0), end_time=clock(23, 59))
+        WorkingHours(
+            staff=member, weekday=day, start_time=clock(0, 0), end_time=clock(23, 59)
+        )
         for member in staff
         for day in range(7)
     )
     customers = [
-        User.objects.create(phone=f"+9665020000{i:02d}", name=f"Customer {i}", preferred_language="en")
+        User.objects.create(
+            phone=f"+9665020000{i:02d}", name=f"Customer {i}", preferred_language="en"
+        )
         for i in range(CUSTOMERS)
     ]
     tokens = [str(AccessToken.for_user(c)) for c in customers]
-    return {"salon": salon.pk, "service": haircut.pk, "staff": [s.pk for s in staff], "tokens": tokens}
+    return {
+        "salon": salon.pk,
+        "service": haircut.pk,
+        "staff": [s.pk for s in staff],
+        "tokens": tokens,
+    }
 
 
 class Slots:
@@ -123,11 +152,15 @@ class Slots:
         from apps.common.tests.factories import RIYADH
 
         today = timezone.now().astimezone(RIYADH).date()
-        self.first = datetime(today.year, today.month, today.day, tzinfo=RIYADH) + timedelta(days=2)
+        self.first = datetime(
+            today.year, today.month, today.day, tzinfo=RIYADH
+        ) + timedelta(days=2)
         self.data = data
         self.cursor = 0
 
-    PER_DAY = 46  # 00:00 to 22:30: a 30-minute booking ends by 23:00, inside 00:00-23:59
+    PER_DAY = (
+        46  # 00:00 to 22:30: a 30-minute booking ends by 23:00, inside 00:00-23:59
+    )
 
     def take(self, count: int) -> list[str]:
         lines = []
@@ -136,7 +169,13 @@ class Slots:
             member = staff[index % len(staff)]
             day, slot = divmod(index // len(staff), self.PER_DAY)
             start = self.first + timedelta(days=day, minutes=30 * slot)
-            body = json.dumps({"service": self.data["service"], "staff": member, "start": start.isoformat()})
+            body = json.dumps(
+                {
+                    "service": self.data["service"],
+                    "staff": member,
+                    "start": start.isoformat(),
+                }
+            )
             token = self.data["tokens"][index % len(self.data["tokens"])]
             lines.append(f"{token}\t{body}")
         self.cursor += count
@@ -159,14 +198,24 @@ def history(total: int, data: dict) -> None:
         return
     salons = list(Salon.objects.filter(name__startswith="History"))
     if not salons:
-        salons = Salon.objects.bulk_create(Salon(name=f"History {i}") for i in range(49))
-        Service.objects.bulk_create(Service(salon=s, name="Haircut", duration_minutes=30, price=80) for s in salons)
+        salons = Salon.objects.bulk_create(
+            Salon(name=f"History {i}") for i in range(49)
+        )
+        Service.objects.bulk_create(
+            Service(salon=s, name="Haircut", duration_minutes=30, price=80)
+            for s in salons
+        )
         User.objects.bulk_create(
-            User(phone=f"+96656{s.pk:03d}{k:04d}", name=f"H{k}", role=Role.STAFF, salon=s)
+            User(
+                phone=f"+96656{s.pk:03d}{k:04d}", name=f"H{k}", role=Role.STAFF, salon=s
+            )
             for s in salons
             for k in range(10)
         )
-        User.objects.bulk_create(User(phone=f"+9665700{i:05d}", name=f"Past customer {i}") for i in range(1000))
+        User.objects.bulk_create(
+            User(phone=f"+9665700{i:05d}", name=f"Past customer {i}")
+            for i in range(1000)
+        )
     with connection.cursor() as cursor:
         # staff k of the history has its j-th booking 13 hours after its (j-1)-th, from three years ago
         cursor.execute(
@@ -220,7 +269,15 @@ def write_requests(lines: list[str]) -> str:
     return str(path)
 
 
-def measure(salon_base: str, floor_base: str, data: dict, slots: Slots, *, duration: int, label: str) -> dict:
+def measure(
+    salon_base: str,
+    floor_base: str,
+    data: dict,
+    slots: Slots,
+    *,
+    duration: int,
+    label: str,
+) -> dict:
     """Each endpoint between two floor runs with the same connections: its ratio is
     to the mean of the floor just before and just after, so that the machine's
     speed drifting during the run (a shared VM's does, by 30% and more) moves both
@@ -230,20 +287,33 @@ def measure(salon_base: str, floor_base: str, data: dict, slots: Slots, *, durat
     from apps.common.tests.factories import RIYADH
 
     scripts = ROOT / "bench" / "lua"
-    tomorrow = (timezone.now().astimezone(RIYADH) + timedelta(days=1)).date().isoformat()
+    tomorrow = (
+        (timezone.now().astimezone(RIYADH) + timedelta(days=1)).date().isoformat()
+    )
     availability = f"/api/availability/?salon={data['salon']}&service={data['service']}&date={tomorrow}"
     tokens_file = write_requests([f"{t}\t" for t in data["tokens"]])
     enough = 400 * duration  # above any rate seen here
 
     def run(name, base, script, connections, args):
-        result = wrk(base, script=str(scripts / script), connections=connections, duration=duration, args=args)
+        result = wrk(
+            base,
+            script=str(scripts / script),
+            connections=connections,
+            duration=duration,
+            args=args,
+        )
         print(f"{label:>5} {name:<18} {result}", flush=True)
         if result["non_2xx"] or result["socket_errors"]:
             raise RuntimeError(f"{name}: not every answer was 2xx: {result}")
         return result
 
     for connections in (1, 8):  # warm-up
-        wrk(floor_base, script=str(scripts / "floor.lua"), connections=connections, duration=2)
+        wrk(
+            floor_base,
+            script=str(scripts / "floor.lua"),
+            connections=connections,
+            duration=2,
+        )
     runs = {}
     for name, script, connections, args in [
         ("booking_create_1", "create.lua", 1, None),
@@ -252,11 +322,29 @@ def measure(salon_base: str, floor_base: str, data: dict, slots: Slots, *, durat
         ("booking_list_8", "get.lua", 8, ("/api/bookings/", tokens_file)),
     ]:
         warm_up = args or (write_requests(slots.take(400 * 2)),)  # the 2 s warm-up
-        wrk(salon_base, script=str(scripts / script), connections=connections, duration=2, args=warm_up)
-        before = run(f"floor_create_{connections}", floor_base, "floor.lua", connections, ())
-        ours = run(name, salon_base, script, connections, args or (write_requests(slots.take(enough)),))
-        after = run(f"floor_create_{connections}", floor_base, "floor.lua", connections, ())
-        ours["floor"] = {key: round((before[key] + after[key]) / 2, 2) for key in ("rps", "p50_ms")}
+        wrk(
+            salon_base,
+            script=str(scripts / script),
+            connections=connections,
+            duration=2,
+            args=warm_up,
+        )
+        before = run(
+            f"floor_create_{connections}", floor_base, "floor.lua", connections, ()
+        )
+        ours = run(
+            name,
+            salon_base,
+            script,
+            connections,
+            args or (write_requests(slots.take(enough)),),
+        )
+        after = run(
+            f"floor_create_{connections}", floor_base, "floor.lua", connections, ()
+        )
+        ours["floor"] = {
+            key: round((before[key] + after[key]) / 2, 2) for key in ("rps", "p50_ms")
+        }
         runs[name] = ours
     return runs
 
@@ -270,13 +358,25 @@ def queries_per_request(data: dict, slots: Slots) -> dict:
 
     from apps.common.tests.factories import RIYADH
 
-    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {data['tokens'][0]}")
+    client = Client(
+        HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {data['tokens'][0]}"
+    )
     _token, body = slots.take(1)[0].split("\t", 1)
     counts = {}
-    with transaction.atomic(), CaptureQueriesContext(connection) as queries:  # holds the after-commit publish
-        assert client.post("/api/bookings/", body, content_type="application/json").status_code == 201
+    with (
+        transaction.atomic(),
+        CaptureQueriesContext(connection) as queries,
+    ):  # holds the after-commit publish
+        assert (
+            client.post(
+                "/api/bookings/", body, content_type="application/json"
+            ).status_code
+            == 201
+        )
     counts["booking_create"] = len(queries)
-    tomorrow = (timezone.now().astimezone(RIYADH) + timedelta(days=1)).date().isoformat()
+    tomorrow = (
+        (timezone.now().astimezone(RIYADH) + timedelta(days=1)).date().isoformat()
+    )
     anonymous = Client(HTTP_HOST="127.0.0.1")  # as wrk asks for availability
     availability = f"/api/availability/?salon={data['salon']}&service={data['service']}&date={tomorrow}"
     for name, asking, path in [
@@ -294,12 +394,18 @@ def ratios(runs: dict) -> dict:
     """Each endpoint against the floor measured around it (see measure)."""
     create_1, create_8 = runs["booking_create_1"], runs["booking_create_8"]
     return {
-        "create_p50_vs_floor": round(create_1["p50_ms"] / create_1["floor"]["p50_ms"], 2),
-        "create_rps_floor_over_ours": round(create_8["floor"]["rps"] / create_8["rps"], 2),
+        "create_p50_vs_floor": round(
+            create_1["p50_ms"] / create_1["floor"]["p50_ms"], 2
+        ),
+        "create_rps_floor_over_ours": round(
+            create_8["floor"]["rps"] / create_8["rps"], 2
+        ),
         "availability_rps_share_of_floor": round(
             runs["availability_8"]["rps"] / runs["availability_8"]["floor"]["rps"], 2
         ),
-        "list_rps_share_of_floor": round(runs["booking_list_8"]["rps"] / runs["booking_list_8"]["floor"]["rps"], 2),
+        "list_rps_share_of_floor": round(
+            runs["booking_list_8"]["rps"] / runs["booking_list_8"]["floor"]["rps"], 2
+        ),
     }
 
 
@@ -334,13 +440,25 @@ def chart(results: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
     width = 0.27
     xs = list(range(len(names)))
-    ax.bar([x - width for x in xs], [small[n]["floor_rps"] for n in names], width, label="floor, measured around it")
+    ax.bar(
+        [x - width for x in xs],
+        [small[n]["floor_rps"] for n in names],
+        width,
+        label="floor, measured around it",
+    )
     ax.bar(xs, [small[n]["rps"] for n in names], width, label="Salon, 1,000 bookings")
     if large:
-        ax.bar([x + width for x in xs], [large[n]["rps"] for n in names], width, label="Salon, 1,000,000")
+        ax.bar(
+            [x + width for x in xs],
+            [large[n]["rps"] for n in names],
+            width,
+            label="Salon, 1,000,000",
+        )
     ax.set_xticks(xs, labels)
     ax.set_ylabel("requests per second (8 connections, median of rounds)")
-    ax.set_title("Salon endpoints beside the floor (bare DRF create): gunicorn 2 sync workers, PostgreSQL")
+    ax.set_title(
+        "Salon endpoints beside the floor (bare DRF create): gunicorn 2 sync workers, PostgreSQL"
+    )
     ax.legend()
     fig.tight_layout()
     fig.savefig(path)
@@ -374,12 +492,17 @@ def write_docs(results: dict) -> str:
         "| --- | --- | --- | --- |",
     ]
     for label, key, fmt, goal in rows:
-        lines.append(f"| {label} | {cell(small, key, fmt)} | {cell(large, key, fmt) if large else '—'} | {goal} |")
+        lines.append(
+            f"| {label} | {cell(small, key, fmt)} | {cell(large, key, fmt) if large else '—'} | {goal} |"
+        )
     first = results["small"][0]
     lines += [
         "",
         "Median req/s at 8 connections, 1,000 bookings (floor around it): "
-        + ", ".join(f"{name} {rate['rps']:.0f} ({rate['floor_rps']:.0f})" for name, rate in small["rates"].items())
+        + ", ".join(
+            f"{name} {rate['rps']:.0f} ({rate['floor_rps']:.0f})"
+            for name, rate in small["rates"].items()
+        )
         + f"; create p50 {first['booking_create_1']['p50_ms']} ms vs floor "
         f"{first['booking_create_1']['floor']['p50_ms']} ms in the first round.",
     ]
@@ -391,7 +514,9 @@ def write_docs(results: dict) -> str:
         )
         for name in ("booking_create_8", "availability_8", "booking_list_8"):
             a, b = small["rates"][name], large["rates"][name]
-            lines.append(f"- {name}: {a['share'] / b['share']:.2f} ({a['rps'] / b['rps']:.2f})")
+            lines.append(
+                f"- {name}: {a['share'] / b['share']:.2f} ({a['rps'] / b['rps']:.2f})"
+            )
     lines.append("")
     lines.append(f"Queries per request (in-process, same views): {results['queries']}.")
     lines.append(
@@ -404,8 +529,18 @@ def write_docs(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--large", type=int, default=1_000_000, help="bookings for the second measure (0: skip)")
-    parser.add_argument("--rounds", type=int, default=3, help="measures per data size (the table shows the median)")
+    parser.add_argument(
+        "--large",
+        type=int,
+        default=1_000_000,
+        help="bookings for the second measure (0: skip)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="measures per data size (the table shows the median)",
+    )
     args = parser.parse_args()
 
     os.environ["CELERY_BROKER_URL"] = BROKER
@@ -435,7 +570,14 @@ def main() -> None:
     results = {"when": timezone.now().isoformat(), "duration": args.duration}
     try:
         results["small"] = [
-            measure(salon_base, floor_base, data, slots, duration=args.duration, label="small")
+            measure(
+                salon_base,
+                floor_base,
+                data,
+                slots,
+                duration=args.duration,
+                label="small",
+            )
             for _ in range(args.rounds)
         ]
         results["queries"] = queries_per_request(data, slots)
@@ -444,7 +586,14 @@ def main() -> None:
             history(args.large, data)
             results["history_seconds"] = round(time.monotonic() - started)
             results["large"] = [
-                measure(salon_base, floor_base, data, slots, duration=args.duration, label="large")
+                measure(
+                    salon_base,
+                    floor_base,
+                    data,
+                    slots,
+                    duration=args.duration,
+                    label="large",
+                )
                 for _ in range(args.rounds)
             ]
     finally:
@@ -466,7 +615,9 @@ def main() -> None:
     performance = ROOT / "docs" / "performance.md"
     text = performance.read_text()
     block = f"<!-- bench:api -->\n{table}\n<!-- /bench:api -->"
-    text = re.sub(r"<!-- bench:api -->.*?<!-- /bench:api -->", lambda _: block, text, flags=re.S)
+    text = re.sub(
+        r"<!-- bench:api -->.*?<!-- /bench:api -->", lambda _: block, text, flags=re.S
+    )
     performance.write_text(text)
     print(table)
 

@@ -19,7 +19,9 @@ from common import BENCH_DATABASE_URL, BROKER, RESULTS, fresh_django, percentile
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bookings", type=int, default=150, help="bookings per latency run")
+    parser.add_argument(
+        "--bookings", type=int, default=150, help="bookings per latency run"
+    )
     parser.add_argument("--web-workers", type=int, default=2)
     args = parser.parse_args()
 
@@ -32,7 +34,12 @@ def main() -> None:
     from rest_framework_simplejwt.tokens import RefreshToken
 
     from apps.common.tests import fake_twilio
-    from apps.common.tests.factories import RIYADH, ServiceFactory, StaffFactory, UserFactory
+    from apps.common.tests.factories import (
+        RIYADH,
+        ServiceFactory,
+        StaffFactory,
+        UserFactory,
+    )
     from apps.common.tests.live import stack_env, start_web, start_worker, wait_for
     from apps.notifications.models import Notification, NotificationStatus
 
@@ -49,32 +56,47 @@ def main() -> None:
         first = datetime(date.year, date.month, date.day, 9, 0, tzinfo=RIYADH)
         per_staff = 24
         assert count <= per_staff * len(staff)
-        return [(staff[i % len(staff)], first + timedelta(minutes=30 * (i // len(staff)))) for i in range(count)]
+        return [
+            (staff[i % len(staff)], first + timedelta(minutes=30 * (i // len(staff))))
+            for i in range(count)
+        ]
 
     def create(client: httpx.Client, index: int, member, start) -> float:
         customer = customers[index % len(customers)]
         began = time.perf_counter()
         response = client.post(
             "/api/bookings/",
-            json={"service": haircut.pk, "staff": member.pk, "start": start.isoformat()},
+            json={
+                "service": haircut.pk,
+                "staff": member.pk,
+                "start": start.isoformat(),
+            },
             headers={"Authorization": f"Bearer {tokens[customer.pk]}"},
         )
         elapsed = time.perf_counter() - began
         if response.status_code != 201:
-            raise RuntimeError(f"booking failed: {response.status_code} {response.text}")
+            raise RuntimeError(
+                f"booking failed: {response.status_code} {response.text}"
+            )
         return elapsed
 
     def pending_count() -> int:
         return Notification.objects.filter(status=NotificationStatus.PENDING).count()
 
-    results: dict = {"when": timezone.now().isoformat(), "bookings_per_latency_run": args.bookings}
+    results: dict = {
+        "when": timezone.now().isoformat(),
+        "bookings_per_latency_run": args.bookings,
+    }
 
     # (a) latency: instant provider vs 500 ms provider, same worker setup.
     latency = {}
     for label, delay in (("instant", 0.0), ("slow_500ms", 0.5)):
         with fake_twilio.FakeTwilio(behaviour=fake_twilio.ok(delay=delay)) as fake:
             env = stack_env(
-                database=BENCH_DATABASE_URL, broker=BROKER, queue=f"bench-{uuid.uuid4().hex[:8]}", **fake.env()
+                database=BENCH_DATABASE_URL,
+                broker=BROKER,
+                queue=f"bench-{uuid.uuid4().hex[:8]}",
+                **fake.env(),
             )
             worker = start_worker(env, concurrency=8)
             web, base = start_web(env, workers=args.web_workers)
@@ -82,8 +104,16 @@ def main() -> None:
                 with httpx.Client(base_url=base, timeout=30) as client:
                     for i, (member, start) in enumerate(slots(10)):  # warm-up
                         create(client, i, member, start)
-                    times = [create(client, i, m, s) for i, (m, s) in enumerate(slots(args.bookings))]
-                wait_for(lambda: pending_count() == 0, timeout=600, interval=0.5, what="messages sent")
+                    times = [
+                        create(client, i, m, s)
+                        for i, (m, s) in enumerate(slots(args.bookings))
+                    ]
+                wait_for(
+                    lambda: pending_count() == 0,
+                    timeout=600,
+                    interval=0.5,
+                    what="messages sent",
+                )
             finally:
                 web.stop()
                 worker.stop()
@@ -92,15 +122,21 @@ def main() -> None:
             "p95_ms": round(percentile(times, 0.95) * 1000, 2),
             "mean_ms": round(statistics.fmean(times) * 1000, 2),
         }
-    latency["ratio_p50"] = round(latency["slow_500ms"]["p50_ms"] / latency["instant"]["p50_ms"], 3)
-    latency["ratio_p95"] = round(latency["slow_500ms"]["p95_ms"] / latency["instant"]["p95_ms"], 3)
+    latency["ratio_p50"] = round(
+        latency["slow_500ms"]["p50_ms"] / latency["instant"]["p50_ms"], 3
+    )
+    latency["ratio_p95"] = round(
+        latency["slow_500ms"]["p95_ms"] / latency["instant"]["p95_ms"], 3
+    )
     results["latency"] = latency
 
     # (c) queries of one booking creation, counted in-process through the API view.
     from django.test import Client
 
     member, start = slots(1)[0]
-    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {tokens[customers[0].pk]}")
+    client = Client(
+        HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {tokens[customers[0].pk]}"
+    )
     # The outer transaction holds the after-commit delivery until the count is taken.
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         response = client.post(

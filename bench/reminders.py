@@ -26,7 +26,12 @@ os.environ["CELERY_QUEUE"] = QUEUE
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bookings", type=int, default=5000, help="two reminders each (customer, staff)")
+    parser.add_argument(
+        "--bookings",
+        type=int,
+        default=5000,
+        help="two reminders each (customer, staff)",
+    )
     parser.add_argument("--staff", type=int, default=100)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 32])
     args = parser.parse_args()
@@ -41,7 +46,11 @@ def main() -> None:
     from apps.common.tests import fake_twilio
     from apps.common.tests.factories import ServiceFactory
     from apps.common.tests.live import stack_env, start_worker, wait_for
-    from apps.notifications.models import Notification, NotificationStatus, SalonNotificationSettings
+    from apps.notifications.models import (
+        Notification,
+        NotificationStatus,
+        SalonNotificationSettings,
+    )
     from apps.notifications.reminders import reminder_scan
 
     results: dict = {"when": timezone.now().isoformat(), "bookings": args.bookings}
@@ -51,13 +60,24 @@ def main() -> None:
         Booking.objects.all().delete()
         User.objects.all().delete()
         haircut = ServiceFactory(salon__name=f"Bench Salon {concurrency}")
-        SalonNotificationSettings.objects.create(salon=haircut.salon, reminder_offsets_minutes=[1440])
+        SalonNotificationSettings.objects.create(
+            salon=haircut.salon, reminder_offsets_minutes=[1440]
+        )
         staff = User.objects.bulk_create(
-            User(phone=f"+9665{6000000 + i:08d}"[:13], name=f"Stylist {i}", role=Role.STAFF, salon=haircut.salon)
+            User(
+                phone=f"+9665{6000000 + i:08d}"[:13],
+                name=f"Stylist {i}",
+                role=Role.STAFF,
+                salon=haircut.salon,
+            )
             for i in range(args.staff)
         )
         customers = User.objects.bulk_create(
-            User(phone=f"+9665{7000000 + i:08d}"[:13], name=f"Customer {i}", role=Role.CUSTOMER)
+            User(
+                phone=f"+9665{7000000 + i:08d}"[:13],
+                name=f"Customer {i}",
+                role=Role.CUSTOMER,
+            )
             for i in range(args.bookings)
         )
         now = timezone.now()
@@ -95,14 +115,20 @@ def main() -> None:
             with CaptureQueriesContext(connection) as queries:
                 scan = reminder_scan()
             queued_in = time.perf_counter() - began
-            messages = Notification.objects.filter(status=NotificationStatus.PENDING).count()
+            messages = Notification.objects.filter(
+                status=NotificationStatus.PENDING
+            ).count()
             assert scan.written == messages == 2 * args.bookings, (scan, messages)
 
-            env = stack_env(database=BENCH_DATABASE_URL, broker=BROKER, queue=QUEUE, **fake.env())
+            env = stack_env(
+                database=BENCH_DATABASE_URL, broker=BROKER, queue=QUEUE, **fake.env()
+            )
             worker = start_worker(env, concurrency=concurrency)
             try:
                 wait_for(
-                    lambda: not Notification.objects.filter(status=NotificationStatus.PENDING).exists(),
+                    lambda: not Notification.objects.filter(
+                        status=NotificationStatus.PENDING
+                    ).exists(),
                     timeout=1800,
                     interval=0.5,
                     what="reminders delivered",

@@ -32,7 +32,9 @@ def rows(count: int, service, staff, customers) -> list[int]:
     from apps.notifications.delivery.policy import retry_deadline
     from apps.notifications.models import Notification
 
-    start = timezone.now() + timedelta(days=3 + Booking.objects.count())  # one booking per call, apart
+    start = timezone.now() + timedelta(
+        days=3 + Booking.objects.count()
+    )  # one booking per call, apart
     booking = Booking.objects.create(
         salon=service.salon, service=service, customer=customers[0], staff=staff, start=start,
         end=start + timedelta(minutes=30), busy_until=start + timedelta(minutes=30), status=BookingStatus.CONFIRMED,
@@ -69,7 +71,12 @@ def worker_memory(process) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 16, 32])
-    parser.add_argument("--per-process", type=int, default=40, help="messages per worker process for (a)")
+    parser.add_argument(
+        "--per-process",
+        type=int,
+        default=40,
+        help="messages per worker process for (a)",
+    )
     parser.add_argument("--memory-messages", type=int, default=100_000)
     args = parser.parse_args()
 
@@ -95,10 +102,21 @@ def main() -> None:
                 setattr(settings, key, value)
             count = concurrency * args.per_process
             publish(rows(count, service, staff, customers))
-            env = stack_env(database=BENCH_DATABASE_URL, broker=BROKER, queue=QUEUE, LOG_LEVEL="WARNING", **fake.env())
+            env = stack_env(
+                database=BENCH_DATABASE_URL,
+                broker=BROKER,
+                queue=QUEUE,
+                LOG_LEVEL="WARNING",
+                **fake.env(),
+            )
             worker = start_worker(env, concurrency=concurrency)
             try:
-                wait_for(lambda: pending() == 0, timeout=900, interval=0.2, what="queue drained")
+                wait_for(
+                    lambda: pending() == 0,
+                    timeout=900,
+                    interval=0.2,
+                    what="queue drained",
+                )
             finally:
                 worker.stop()
             replies = sorted(r.replied_at for r in fake.successes())
@@ -116,7 +134,13 @@ def main() -> None:
         for key, value in fake.env().items():
             setattr(settings, key, value)
         ids = rows(args.memory_messages, service, staff, customers)
-        env = stack_env(database=BENCH_DATABASE_URL, broker=BROKER, queue=QUEUE, LOG_LEVEL="WARNING", **fake.env())
+        env = stack_env(
+            database=BENCH_DATABASE_URL,
+            broker=BROKER,
+            queue=QUEUE,
+            LOG_LEVEL="WARNING",
+            **fake.env(),
+        )
         worker = start_worker(env, concurrency=16)
         samples = []
         started = time.monotonic()
@@ -143,7 +167,9 @@ def main() -> None:
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "worker.json").write_text(json.dumps(results, indent=2))
-    print("\n| concurrency | messages | msg/s | ceiling | share |\n| --- | --- | --- | --- | --- |")
+    print(
+        "\n| concurrency | messages | msg/s | ceiling | share |\n| --- | --- | --- | --- | --- |"
+    )
     for row in results["dispatch"]:
         print(f"| {row['concurrency']} | {row['messages']} | {row['msg_per_s']} | {row['ceiling']:.0f} | "
               f"{row['share']:.0%} |")  # fmt: skip

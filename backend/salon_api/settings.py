@@ -293,6 +293,9 @@ NOTIFICATION_SWEEP_INTERVAL_SECONDS = env_int("NOTIFICATION_SWEEP_INTERVAL_SECON
 # After WhatsApp says a number cannot get our messages, that person's messages go
 # by SMS (with no WhatsApp call) for this many days, unless they write to us there.
 NOTIFICATION_WHATSAPP_RETRY_AFTER_DAYS = env_int("NOTIFICATION_WHATSAPP_RETRY_AFTER_DAYS", 30)
+# Messages per second per provider account, held by all workers together, e.g.
+# {"whatsapp_cloud": 80, "twilio": 30}. Unset: no pacing.
+PROVIDER_RATE_LIMITS = json.loads(env_str("PROVIDER_RATE_LIMITS", "{}"))
 # Answers to replies (button taps) per booking and person per hour; more taps are recorded, not answered.
 REPLY_ANSWERS_PER_HOUR = env_int("REPLY_ANSWERS_PER_HOUR", 3)
 # How often the beat scans for due reminders (a reminder goes out within this of its moment).

@@ -115,6 +115,10 @@ class MessageProvider(ABC):
         """Send to the E.164 ``phone`` on ``channel``; return what the provider accepted.
         ``message_class`` picks the sender (a promotional SMS goes from the ``-AD`` one)."""
 
+    def account(self) -> str:
+        """The provider account this adapter sends from (rate limits are per account)."""
+        return ""
+
     def check_channel(self, channel: str) -> None:
         if channel not in self.channels:
             raise PermanentProviderError(

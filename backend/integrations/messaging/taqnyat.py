@@ -26,6 +26,9 @@ class TaqnyatProvider(MessageProvider):
     name = "taqnyat"
     channels = frozenset({Channel.SMS})
 
+    def account(self) -> str:
+        return settings.TAQNYAT_TOKEN
+
     def send(
         self,
         phone: str,

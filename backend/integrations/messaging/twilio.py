@@ -31,6 +31,9 @@ class TwilioProvider(MessageProvider):
     name = "twilio"
     channels = frozenset({Channel.SMS, Channel.WHATSAPP})
 
+    def account(self) -> str:
+        return settings.TWILIO_ACCOUNT_SID
+
     def send(
         self,
         phone: str,

@@ -31,6 +31,9 @@ class UnifonicProvider(MessageProvider):
     name = "unifonic"
     channels = frozenset({Channel.SMS})
 
+    def account(self) -> str:
+        return settings.UNIFONIC_APP_SID
+
     def send(
         self,
         phone: str,

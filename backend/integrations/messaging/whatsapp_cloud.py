@@ -26,6 +26,9 @@ class WhatsAppCloudProvider(MessageProvider):
     name = "whatsapp_cloud"
     channels = frozenset({Channel.WHATSAPP})
 
+    def account(self) -> str:
+        return settings.WHATSAPP_PHONE_NUMBER_ID
+
     def send(
         self,
         phone: str,

@@ -67,6 +67,27 @@ def permanent_error() -> Reply:
     )
 
 
+def rate_limited(per_second: int, delay: float = 0.0) -> Callable[[Received], Reply]:
+    """A provider account that takes ``per_second`` messages a second and refuses the
+    rest with 429 / 20429, as Twilio and Meta throttle: a token bucket of one second's
+    messages, refilled continuously. A sender that keeps under the rate is never
+    refused; one that sends faster is, within a second."""
+    state = {"tokens": float(per_second), "at": time.monotonic()}
+    lock = threading.Lock()
+
+    def behaviour(received: Received) -> Reply:
+        with lock:
+            now = time.monotonic()
+            state["tokens"] = min(float(per_second), state["tokens"] + (now - state["at"]) * per_second)
+            state["at"] = now
+            if state["tokens"] < 1:
+                return transient_error(429)
+            state["tokens"] -= 1
+        return Reply(201, {}, delay)
+
+    return behaviour
+
+
 def fail_first(times: int, status: int = 503, delay: float = 0.0) -> Callable[[Received], Reply]:
     """Each distinct message fails ``times`` times with a transient error, then succeeds."""
 

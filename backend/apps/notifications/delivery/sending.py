@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.common.channels import Channel, MessageClass
 from apps.common.metrics import DELIVERY_ATTEMPTS, count_notification_on_commit
+from apps.notifications.delivery.pacing import pace
 from apps.notifications.delivery.policy import retry_delay, stale_reason, too_late_to_retry
 from apps.notifications.models import (
     AttemptOutcome,
@@ -96,7 +97,10 @@ def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
 
     started_at = timezone.now()
     try:
-        sent = get_provider(notification.provider).send(
+        provider = get_provider(notification.provider)
+        if pace(notification.provider, provider.account()):  # the account's rate, shared by all workers
+            started_at = timezone.now()
+        sent = provider.send(
             notification.phone,
             notification.message,
             notification.channel,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 BACKEND = Path(__file__).resolve().parents[3]
 NOTIFICATIONS = BACKEND / "apps" / "notifications"
-DELIVERY_MODULES = ("publishing", "policy", "sending", "reports", "resend")
+DELIVERY_MODULES = ("publishing", "policy", "pacing", "sending", "reports", "resend")
 
 
 def _sources(folder: Path):
