@@ -12,6 +12,19 @@ class BookingStatus(models.TextChoices):
     NO_SHOW = "no_show", _("No-show")
 
 
+class CancellationReason(models.TextChoices):
+    """Why a booking was cancelled, when it is one of the usual reasons. The column
+    ``Booking.cancellation_reason`` holds one of these codes, or the words a person
+    wrote, or nothing. Messages name a code in the reader's language
+    (``notifications.messages``); written words go as written."""
+
+    CUSTOMER_REQUEST = "customer_request", _("The customer asked to cancel")
+    STAFF_UNAVAILABLE = "staff_unavailable", _("The staff member is not available")
+    SALON_CLOSED = "salon_closed", _("The salon is closed")
+    STAFF_DECLINED = "staff_declined", _("Declined by the salon")
+    DUPLICATE = "duplicate", _("Booked twice")
+
+
 # Bookings that hold their staff member's time.
 ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 

@@ -1,7 +1,8 @@
 """Message texts: one per event, audience (customer or staff) and language.
 
 Placeholders: {service}, {salon}, {when} (local date and time), {customer},
-{previous_when} (reschedules only). The thank-you after a visit ends with the
+{previous_when} (reschedules only), {reason} (cancellations only: " (<words>)",
+fitted to the SMS budget, or nothing). The thank-you after a visit ends with the
 salon's review link when it has one (REVIEW_LINK).
 """
 
@@ -22,7 +23,7 @@ TEXTS: dict[tuple[str, str, str], str] = {
         "Your booking for {service} at {salon} on {when} is confirmed."
     ),
     (Event.BOOKING_CANCELLED, CUSTOMER, Language.ENGLISH): (
-        "Your booking for {service} at {salon} on {when} is cancelled."
+        "Your booking for {service} at {salon} on {when} is cancelled{reason}."
     ),
     (Event.BOOKING_RESCHEDULED, CUSTOMER, Language.ENGLISH): (
         "Your booking for {service} at {salon} moved from {previous_when} to {when}."
@@ -45,7 +46,7 @@ TEXTS: dict[tuple[str, str, str], str] = {
         "Appointment confirmed: {customer} for {service} at {salon} on {when}."
     ),
     (Event.BOOKING_CANCELLED, STAFF, Language.ENGLISH): (
-        "Appointment cancelled: {customer} for {service} at {salon} on {when}."
+        "Appointment cancelled: {customer} for {service} at {salon} on {when}{reason}."
     ),
     (Event.BOOKING_RESCHEDULED, STAFF, Language.ENGLISH): (
         "Appointment moved: {customer} for {service} at {salon}, from {previous_when} to {when}."
@@ -56,7 +57,9 @@ TEXTS: dict[tuple[str, str, str], str] = {
         "تم استلام طلب حجزك لخدمة {service} في {salon} بتاريخ {when}."
     ),
     (Event.BOOKING_CONFIRMED, CUSTOMER, Language.ARABIC): ("تم تأكيد حجزك لخدمة {service} في {salon} بتاريخ {when}."),
-    (Event.BOOKING_CANCELLED, CUSTOMER, Language.ARABIC): ("تم إلغاء حجزك لخدمة {service} في {salon} بتاريخ {when}."),
+    (Event.BOOKING_CANCELLED, CUSTOMER, Language.ARABIC): (
+        "تم إلغاء حجزك لخدمة {service} في {salon} بتاريخ {when}{reason}."
+    ),
     (Event.BOOKING_RESCHEDULED, CUSTOMER, Language.ARABIC): (
         "تم نقل حجزك لخدمة {service} في {salon} من {previous_when} إلى {when}."
     ),
@@ -75,7 +78,7 @@ TEXTS: dict[tuple[str, str, str], str] = {
         "تم تأكيد موعد {customer} لخدمة {service} في {salon} بتاريخ {when}."
     ),
     (Event.BOOKING_CANCELLED, STAFF, Language.ARABIC): (
-        "تم إلغاء موعد {customer} لخدمة {service} في {salon} بتاريخ {when}."
+        "تم إلغاء موعد {customer} لخدمة {service} في {salon} بتاريخ {when}{reason}."
     ),
     (Event.BOOKING_RESCHEDULED, STAFF, Language.ARABIC): (
         "تم نقل موعد {customer} لخدمة {service} في {salon} من {previous_when} إلى {when}."
@@ -86,6 +89,73 @@ TEXTS: dict[tuple[str, str, str], str] = {
 }
 
 UNNAMED_CUSTOMER = {Language.ENGLISH: "a customer", Language.ARABIC: "عميل"}
+
+# A cancellation's reason, named in the cancelled texts as " (<words>)": a
+# CancellationReason code in the reader's language, or the words a person wrote.
+REASON_WORDS = {
+    Language.ENGLISH: {
+        "customer_request": "as requested",
+        "staff_unavailable": "staff member unavailable",
+        "salon_closed": "salon closed",
+        "staff_declined": "declined by the salon",
+        "duplicate": "booked twice",
+    },
+    Language.ARABIC: {
+        "customer_request": "بناءً على الطلب",
+        "staff_unavailable": "مقدم الخدمة غير متاح",
+        "salon_closed": "الصالون مغلق",
+        "staff_declined": "اعتذر الصالون عن الموعد",
+        "duplicate": "حجز مكرر",
+    },
+}
+# What a cancelled text may cost with its reason: one GSM-7 segment in English, two
+# UCS-2 segments in Arabic (67 characters each). The reason gets the room the rest
+# of the text leaves: cut with an ellipsis when longer, left out when under
+# REASON_MIN_ROOM characters would be left, and left out of an English text when
+# written in characters GSM-7 lacks (one Arabic letter makes a 160-character text
+# three UCS-2 segments).
+CANCELLED_BUDGET = {Language.ENGLISH: 160, Language.ARABIC: 134}
+REASON_MIN_ROOM = 12
+# GSM 03.38: the basic set (one character each) and its extension (two each).
+GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = set("^{}\\[~]|€")
+
+
+def gsm7_length(text: str) -> int | None:
+    """Characters ``text`` costs in GSM-7, or None when it needs UCS-2."""
+    if not all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
+        return None
+    return len(text) + sum(1 for ch in text if ch in GSM7_EXTENSION)
+
+
+def reason_words(reason: str, language: str) -> str:
+    """The reason as a reader reads it: a code's words in their language, or the
+    written words on one line."""
+    return REASON_WORDS[language].get(reason) or " ".join(reason.split())
+
+
+def _fitted_reason(text: str, words: str, language: str) -> str:
+    """`` (words)`` cut to fit ``text`` (composed without it) in the SMS budget, or ""."""
+    if not words:
+        return ""
+    if language == Language.ENGLISH and gsm7_length(text) is not None:
+        if gsm7_length(words) is None:
+            return ""
+        cost, budget = gsm7_length, CANCELLED_BUDGET[Language.ENGLISH]
+    else:  # UCS-2 already (an Arabic text, or a name GSM-7 lacks): two segments
+        cost, budget = len, CANCELLED_BUDGET[Language.ARABIC]
+    room = budget - cost(text) - len(" ()")
+    if room < REASON_MIN_ROOM:
+        return ""
+    if cost(words) > room:
+        ellipsis = "..." if cost is gsm7_length else "…"
+        words = words[: room - len(ellipsis)].rstrip() + ellipsis
+    return f" ({words})"
+
+
 REVIEW_LINK = {Language.ENGLISH: " Tell us how it went: {review_url}", Language.ARABIC: " شاركنا رأيك: {review_url}"}
 
 
@@ -102,6 +172,7 @@ def _values(*, language: str, booking, previous_start: datetime | None, review_u
         "previous_when": local_when(previous_start or booking.start, salon.tz),
         "customer": booking.customer.name or UNNAMED_CUSTOMER[language],
         "review_url": review_url,
+        "reason": reason_words(booking.cancellation_reason, language),
     }
 
 
@@ -123,9 +194,11 @@ def compose(
     text = TEXTS[(event, audience, language)]
     if event == Event.BOOKING_COMPLETED and review_url:
         text += REVIEW_LINK[language]
-    return text.format(
-        **_values(language=language, booking=booking, previous_start=previous_start, review_url=review_url)
-    )
+    values = _values(language=language, booking=booking, previous_start=previous_start, review_url=review_url)
+    if event == Event.BOOKING_CANCELLED:
+        # Named as far as the SMS budget allows (CANCELLED_BUDGET).
+        values["reason"] = _fitted_reason(text.format(**values | {"reason": ""}), values["reason"], language)
+    return text.format(**values)
 
 
 def template_for(
@@ -156,6 +229,8 @@ def template_for(
     kind = event
     if event == Event.BOOKING_COMPLETED and review_url:
         kind, order = f"{event}_review", [*order, "review_url"]
+    if event == Event.BOOKING_CANCELLED and values["reason"]:
+        kind, order = f"{event}_reason", [*order, "reason"]
     name = settings.WHATSAPP_TEMPLATES.get(f"{kind}:{audience}", f"{kind}_{audience}")
     return name, [values[key] for key in order]
 
