@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.contrib import admin
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -43,13 +43,30 @@ def person_html(user) -> str:
     return format_html("{} {}", user.name or _("(no name)"), phone_html(user.phone))
 
 
-def local_time(moment: datetime | None, tz, *, zone: str = ""):
-    """``2026-03-01 10:00`` in ``tz`` (the salon's zone), optionally followed by the
-    zone's name; kept left to right on a right-to-left page (else "10:00 2026-03-01")."""
+def zone_words(zone: str, language: str | None = None) -> str:
+    """A time zone as people say it, in the page's language: "Riyadh time",
+    "توقيت الرياض" (the city from CLDR, through Babel), never "Asia/Riyadh"."""
+    from babel.dates import get_timezone_location
+
+    language = language or translation.get_language() or "en"
+    try:
+        city = get_timezone_location(zone, locale=language, return_city=True)
+    except LookupError:
+        city = zone.rsplit("/", 1)[-1].replace("_", " ")
+    with translation.override(language):
+        return _("%(city)s time") % {"city": city}
+
+
+def local_time(moment: datetime | None, tz, *, with_zone: bool = False):
+    """``2026-03-01 10:00`` in ``tz`` (the salon's zone, 24-hour), optionally followed
+    by the zone in words; the date and time kept left to right on a right-to-left
+    page (else "10:00 2026-03-01")."""
     if not moment:
         return "—"
     text = timezone.localtime(moment, tz).strftime("%Y-%m-%d %H:%M")
-    return format_html('<bdi dir="ltr">{}</bdi>', f"{text} ({zone})" if zone else text)
+    if with_zone:
+        return format_html('<bdi dir="ltr">{}</bdi> ({})', text, zone_words(tz.key))
+    return format_html('<bdi dir="ltr">{}</bdi>', text)
 
 
 class ReadOnlyAdminMixin:
