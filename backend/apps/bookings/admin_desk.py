@@ -26,9 +26,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from apps.accounts.error_codes import AccountErrorCode
 from apps.accounts.models import Language, Role, User
@@ -501,7 +500,7 @@ class CancelForm(forms.Form):
             self.add_error("written", _("Write the reason, or choose one above."))
         return data
 
-    def reason(self) -> str:
+    def chosen_reason(self) -> str:
         data = self.cleaned_data
         return data["written"].strip() if data["reason"] == "other" else data["reason"]
 
@@ -607,7 +606,7 @@ def cancel_view(model_admin, request, object_id):
     if request.method == "POST" and form.is_valid():
         try:
             booking = booking_change_status(
-                actor=request.user, booking_id=booking.pk, status=BookingStatus.CANCELLED, reason=form.reason()
+                actor=request.user, booking_id=booking.pk, status=BookingStatus.CANCELLED, reason=form.chosen_reason()
             )
         except AppError as exc:
             form.add_error(
