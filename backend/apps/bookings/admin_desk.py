@@ -148,7 +148,7 @@ def may_see_the_day(user) -> bool:
 
 
 # --- the day, by staff member ----------------------------------------------------------
-PIXELS_PER_MINUTE = 1.6
+PIXELS_PER_MINUTE = 2.4
 
 
 @dataclass
@@ -332,7 +332,6 @@ def day_view(model_admin, request):
     context = {
         **model_admin.admin_site.each_context(request),
         "title": _("The day by staff member"),
-        "subtitle": salon.display_name(language),
         "opts": model_admin.model._meta,
         "sheet": sheet,
         "access": access,
@@ -395,7 +394,12 @@ def offered_slots(*, salon: Salon, service: Service, day: date, staff: User | No
 class SlotForm(forms.Form):
     """Day, staff member and one of the starts availability offers for them."""
 
-    date = forms.DateField(label=gettext_lazy("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    # Typed as the admin shows dates everywhere (2026-03-01), not in the browser's own format.
+    date = forms.DateField(
+        label=gettext_lazy("Day"),
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"placeholder": "YYYY-MM-DD", "dir": "ltr", "size": 10}),
+    )
     staff = forms.ModelChoiceField(
         label=gettext_lazy("Staff member"),
         queryset=User.objects.none(),

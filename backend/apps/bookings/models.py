@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -110,7 +111,8 @@ class Booking(models.Model):
     def __str__(self) -> str:
         # Reads the salon, the service and the customer: load them with the booking.
         when = timezone.localtime(self.start, self.salon.tz).strftime("%Y-%m-%d %H:%M")
-        return f"#{self.pk} {self.service.name}, {when}, {self.customer.name or self.customer.phone}"
+        service = self.service.display_name(get_language() or "en")
+        return f"{service}, {when}, {self.customer.name or self.customer.phone}"
 
     @property
     def is_active(self) -> bool:

@@ -1,20 +1,114 @@
+import re
 from collections import Counter
 
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from apps.common.admin import ReadOnlyAdminMixin, SalonScopedAdmin, local_time, person_html, phone_html
-from apps.notifications.delivery import RESEND_RESULT_TEXT, ResendResult, notification_resend
+from apps.accounts.models import NO_PHONE_REASON, OPTED_OUT_REASON
+from apps.bookings.admin_desk import refusal_text, status_label
+from apps.common.admin import (
+    ReadOnlyAdminMixin,
+    SalonScopedAdmin,
+    local_time,
+    managed_salon_id,
+    person_html,
+    phone_html,
+)
+from apps.notifications.delivery import (
+    APPOINTMENT_STARTED_REASON,
+    BOOKING_MOVED_REASON,
+    ResendResult,
+    notification_resend,
+)
 from apps.notifications.models import (
     DeliveryAttempt,
     InboundMessage,
     Notification,
     SalonNotificationSettings,
+    default_reminder_offsets,
     validate_reminder_offsets,
 )
-from apps.notifications.reminders import salon_reminders_replan
+from apps.notifications.reminders import QUIET_HOURS_REASON, salon_reminders_replan
+
+# Why a message was skipped or failed, as the admin says it (the rows keep the
+# sentences delivery wrote; a provider's own answer is shown as it came, left to right).
+SKIP_REASONS = {
+    NO_PHONE_REASON: _("The recipient has no phone number."),
+    OPTED_OUT_REASON: _("The recipient opted out of this channel."),
+    QUIET_HOURS_REASON: _("Quiet hours: no allowed moment was left before this reminder."),
+    APPOINTMENT_STARTED_REASON: _("The appointment started before this message could be sent."),
+    BOOKING_MOVED_REASON: _(
+        "The booking was moved after this reminder was written; its reminders follow the new time."
+    ),
+}
+_GAVE_UP = re.compile(r"Gave up after (\d+) attempts\. Last error: (.*)", re.S)
+_ATTEMPT_FAILED = re.compile(r"Attempt (\d+) failed: (.*)", re.S)
+RESEND_OUTCOMES = {
+    ResendResult.NOT_FAILED: _("not failed (nothing to resend)"),
+    ResendResult.NO_PHONE: _("recipient has no phone"),
+    ResendResult.OPTED_OUT: _("recipient opted out of the channel"),
+    ResendResult.APPOINTMENT_STARTED: _("the appointment has started"),
+}
+
+
+def _provider_words(words: str):
+    return format_html('{} <bdi dir="ltr">{}</bdi>', gettext("Provider's answer:"), Truncator(words).chars(80))
+
+
+def notification_reason_html(reason: str):
+    """A notification's reason in the reader's language."""
+    if not reason:
+        return ""
+    for sentence, words in SKIP_REASONS.items():
+        if reason == sentence or reason.startswith(f"{sentence} ") or reason.startswith(f"{sentence}:"):
+            rest = reason[len(sentence) :].lstrip(": ").removeprefix("Last error: ")
+            return format_html("{} {}", words, _provider_words(rest)) if rest else str(words)
+    if found := _GAVE_UP.match(reason):
+        text = gettext("Gave up after %(count)s attempts.") % {"count": found[1]}
+        return format_html("{} {}", text, _provider_words(found[2]))
+    if found := _ATTEMPT_FAILED.match(reason):
+        text = gettext("Attempt %(number)s failed.") % {"number": found[1]}
+        return format_html("{} {}", text, _provider_words(found[2]))
+    return _provider_words(reason)
+
+
+# What an inbound reply's refusal or oddity says, in the reader's language.
+INBOUND_REASONS = {
+    "Unknown sender.": _("Unknown sender."),
+    "The button's token is forged, altered or not ours.": _("The button is not one of ours (forged or altered)."),
+    "The button's booking does not exist.": _("The button's booking does not exist."),
+    "The sender is not the person the button was sent to.": _("The sender is not the person the button was sent to."),
+    "The booking was moved after the message with this button.": _(
+        "The booking was moved after the message with this button."
+    ),
+    "The booking has started.": _("The booking has started."),
+}
+_ALREADY = re.compile(r"The booking is already (\w+)\.")
+_REFUSED_WITH_CODE = re.compile(r"\[(\w+)\] (.*)", re.S)
+
+
+def inbound_reason_text(message: InboundMessage) -> str:
+    """Why a reply was refused or ignored, in words (never "[invalid_transition] ...")."""
+    reason = message.reason
+    if reason in INBOUND_REASONS:
+        return str(INBOUND_REASONS[reason])
+    if (found := _ALREADY.fullmatch(reason)) and found[1] in dict(_status_choices()):
+        return gettext("The booking is already “%(status)s”.") % {"status": status_label(found[1])}
+    if found := _REFUSED_WITH_CODE.fullmatch(reason):
+        return refusal_text(found[1], fallback=found[2])
+    return reason
+
+
+def _status_choices():
+    from apps.bookings.models import BookingStatus
+
+    return BookingStatus.choices
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -64,13 +158,13 @@ class NotificationAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
         "status",
         "provider",
         "message",
-        "reason",
+        "reason_display",
         "provider_message_id",
         "attempts",
-        "retry_until",
-        "created_at",
-        "updated_at",
-        "sent_at",
+        "retry_until_local",
+        "created_local_with_zone",
+        "updated_local",
+        "sent_local",
     ]
     fields = readonly_fields
     inlines = [DeliveryAttemptInline]
@@ -90,15 +184,39 @@ class NotificationAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
 
     @admin.display(description=_("reason"))
     def reason_short(self, notification):
-        return Truncator(notification.reason).chars(80) if notification.reason else ""
+        return notification_reason_html(notification.reason)
+
+    @admin.display(description=_("reason"))
+    def reason_display(self, notification):
+        return notification_reason_html(notification.reason)
+
+    @admin.display(description=_("created at"))
+    def created_local_with_zone(self, notification):
+        return local_time(notification.created_at, notification.booking.salon.tz, with_zone=True)
+
+    @admin.display(description=_("updated at"))
+    def updated_local(self, notification):
+        return local_time(notification.updated_at, notification.booking.salon.tz, with_zone=True)
+
+    @admin.display(description=_("sent at"))
+    def sent_local(self, notification):
+        return local_time(notification.sent_at, notification.booking.salon.tz, with_zone=True)
+
+    @admin.display(description=_("retry until"))
+    def retry_until_local(self, notification):
+        return local_time(notification.retry_until, notification.booking.salon.tz, with_zone=True)
 
     @admin.action(description=_("Resend failed notifications"), permissions=["view"])
     def resend_failed(self, request, queryset):
         results = Counter(notification_resend(notification=notification) for notification in queryset)
         queued = results.pop(ResendResult.QUEUED, 0)
-        self.message_user(request, f"Queued {queued} failed notification(s) again.", messages.SUCCESS)
+        self.message_user(
+            request, gettext("Queued %(count)s failed notification(s) again.") % {"count": queued}, messages.SUCCESS
+        )
         for result, count in sorted(results.items()):
-            self.message_user(request, f"Not queued: {count} ({RESEND_RESULT_TEXT[result]}).", messages.WARNING)
+            outcome = RESEND_OUTCOMES.get(result, result)
+            text = gettext("Not queued: %(count)s (%(why)s).") % {"count": count, "why": outcome}
+            self.message_user(request, text, messages.WARNING)
 
 
 class MinutesListField(forms.CharField):
@@ -112,7 +230,7 @@ class MinutesListField(forms.CharField):
         try:
             minutes = [int(part) for part in text.replace("،", ",").split(",") if part.strip()]
         except ValueError:
-            raise forms.ValidationError("Give whole minutes separated by commas, for example 1440, 120.") from None
+            raise forms.ValidationError(_("Give whole minutes separated by commas, for example 1440, 120.")) from None
         validate_reminder_offsets(minutes)
         return minutes
 
@@ -120,7 +238,8 @@ class MinutesListField(forms.CharField):
 class SalonNotificationSettingsForm(forms.ModelForm):
     reminder_offsets_minutes = MinutesListField(
         label=_("Reminders (minutes before the start)"),
-        help_text="For example 1440, 120: a day and two hours before. The staff member hears at the shortest.",
+        initial=default_reminder_offsets,
+        help_text=_("For example 1440, 120: a day and two hours before. The staff member hears at the shortest."),
     )
     # A link typed without a scheme is https (Django 6's default; said here to be explicit today).
     review_url = forms.URLField(label=_("Review link in the thank-you"), required=False, assume_scheme="https")
@@ -146,7 +265,41 @@ class SalonNotificationSettingsAdmin(SalonScopedAdmin):
     form = SalonNotificationSettingsForm
     list_display = ["salon", "reminder_offsets_minutes", "quiet_hours_start", "quiet_hours_end", "send_completed"]
 
+    # A manager has one salon and so one set of settings: the list, and "Add" once
+    # they exist, open them; before they exist "Add" shows the defaults in force.
+    # Their salon is not a choice (it is set on save).
+    def changelist_view(self, request, extra_context=None):
+        salon_id = managed_salon_id(request.user)
+        if salon_id is None:
+            return super().changelist_view(request, extra_context)
+        return HttpResponseRedirect(self._settings_url(salon_id))
+
+    def add_view(self, request, form_url="", extra_context=None):
+        salon_id = managed_salon_id(request.user)
+        existing = SalonNotificationSettings.objects.filter(salon_id=salon_id).first() if salon_id else None
+        if existing is not None:
+            return HttpResponseRedirect(
+                reverse("admin:notifications_salonnotificationsettings_change", args=[existing.pk])
+            )
+        return super().add_view(request, form_url, extra_context)
+
+    def _settings_url(self, salon_id: int) -> str:
+        existing = SalonNotificationSettings.objects.filter(salon_id=salon_id).first()
+        if existing is not None:
+            return reverse("admin:notifications_salonnotificationsettings_change", args=[existing.pk])
+        return reverse("admin:notifications_salonnotificationsettings_add")
+
+    def get_exclude(self, request, obj=None):
+        return ["salon"] if managed_salon_id(request.user) is not None else []
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return [f for f in fields if f != "salon"] if managed_salon_id(request.user) is not None else fields
+
     def save_model(self, request, obj, form, change):
+        salon_id = managed_salon_id(request.user)
+        if salon_id is not None:
+            obj.salon_id = salon_id
         super().save_model(request, obj, form, change)
         salon_reminders_replan(salon_id=obj.salon_id)
 
@@ -155,24 +308,24 @@ class SalonNotificationSettingsAdmin(SalonScopedAdmin):
 class InboundMessageAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
     """What people sent us: button replies (and what they did), STOP, text. Read-only."""
 
-    list_display = ["received_local", "sender", "action", "outcome", "text_short", "reason"]
+    list_display = ["received_local", "sender", "action", "outcome", "text_short", "reason_display"]
     list_filter = ["outcome", "action", "channel"]
     search_fields = ["phone", "text"]
     list_select_related = ["user", "salon"]
     ordering = ["-received_at", "-id"]
     fields = [
-        "received_at",
+        "received_with_zone",
         "channel",
         "provider",
         "provider_message_id",
-        "phone",
+        "phone_display",
         "user",
         "text",
         "button_text",
         "booking",
         "action",
         "outcome",
-        "reason",
+        "reason_display",
     ]
     readonly_fields = fields
 
@@ -181,9 +334,23 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
         return local_time(message.received_at, message.salon.tz if message.salon else None)
 
     @admin.display(description=_("sender"))
+    def phone_display(self, message):
+        return phone_html(message.phone)
+
+    @admin.display(description=_("sender"))
     def sender(self, message):
         return person_html(message.user) if message.user else phone_html(message.phone)
 
     @admin.display(description=_("text"))
     def text_short(self, message):
         return Truncator(message.button_text or message.text).chars(80)
+
+    @admin.display(description=_("reason"))
+    def reason_display(self, message):
+        return inbound_reason_text(message)
+
+    @admin.display(description=_("received at"))
+    def received_with_zone(self, message):
+        if message.salon is None:
+            return local_time(message.received_at, None)
+        return local_time(message.received_at, message.salon.tz, with_zone=True)

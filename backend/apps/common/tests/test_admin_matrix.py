@@ -84,10 +84,17 @@ def world(now, django_user_model):
     return objects, people
 
 
+# A manager's message settings are one row: the list and "Add" open it (a redirect to their own).
+ONE_PER_SALON = {"notifications.salonnotificationsettings"}
+
+
 def _expected(label: str, operation: str, actor: str) -> int | str:
-    """The status, or "listed" / "absent" for the object on the list page."""
+    """The status, "listed" / "absent" for the object on the list page, or "own"
+    (a redirect to the manager's own salon's row)."""
     if actor in ("staff", "customer"):
         return 302  # to the admin's login page
+    if label in ONE_PER_SALON and operation in ("list", "add") and actor in ("manager", "other_manager"):
+        return "own"
     if actor == "superuser":
         return 403 if operation in NOWHERE.get(label, set()) else ("listed" if operation == "list" else 200)
     allowed = MANAGER[label][("list", "view", "add", "delete").index(operation)]
@@ -123,6 +130,10 @@ def test_admin_access(client, world, label, operation, actor):
     response = client.get(url)
 
     expected = _expected(label, operation, actor)
+    if expected == "own":
+        own = type(obj).objects.get(salon=people[actor].salon)
+        assert response.status_code == 302 and response["Location"] == f"{base}{own.pk}/change/"
+        return
     if expected in ("listed", "absent"):
         assert response.status_code == 200
         shown = list(response.context["cl"].result_list)
