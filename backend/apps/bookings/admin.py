@@ -92,7 +92,6 @@ class BookingAdmin(SalonScopedAdmin):
         "service_display",
         "staff_display",
         "status_display",
-        "attendance",
         "desk_links",
     ]
     list_display_links = ["start_local"]
@@ -182,9 +181,14 @@ class BookingAdmin(SalonScopedAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def status_display(self, booking):
-        return format_html(
+        """The status, and "coming" while the customer's "I'll be there" holds (never
+        on a cancelled or finished booking)."""
+        status = format_html(
             '<span class="booking-status status-{}">{}</span>', booking.status, booking.get_status_display()
         )
+        if not self.attendance(booking):
+            return status
+        return format_html('{} <span class="booking-coming" title="{}">✓ {}</span>', status, _("coming"), _("coming"))
 
     @admin.display(description=_("cancellation reason"))
     def cancellation_reason_display(self, booking):
@@ -195,7 +199,7 @@ class BookingAdmin(SalonScopedAdmin):
         if not booking.is_active:
             return ""
         return format_html(
-            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            '<a href="{}">{}</a><br><a href="{}">{}</a>',
             reverse("admin:bookings_booking_move", args=[booking.pk]),
             _("Move"),
             reverse("admin:bookings_booking_cancel", args=[booking.pk]),
