@@ -192,7 +192,9 @@ def test_the_front_desk_runs_the_salons_day(live_server, desk_day, screenshots, 
     # 8. At 1280 px the English list is whole: nothing clipped or scrolled away.
     click_and_wait(page, "#language-switch button")
     page.goto(f"{base}/admin/bookings/booking/?day=today")
-    assert page.evaluate("document.querySelector('.results').scrollWidth <= document.querySelector('.results').clientWidth")
+    assert page.evaluate(
+        "document.querySelector('.results').scrollWidth <= document.querySelector('.results').clientWidth"
+    )
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     _shot(page, screenshots, "14-list-english-1280")
 

@@ -169,9 +169,7 @@ def validate_reminder_offsets(value) -> None:
     if len(value) > 5:
         raise ValidationError(_("At most five reminders per booking."))
     if len(set(value)) != len(value) or not all(5 <= m <= 30 * 24 * 60 for m in value):
-        raise ValidationError(
-            _("Each reminder is between 5 minutes and 30 days before the start, without repeats.")
-        )
+        raise ValidationError(_("Each reminder is between 5 minutes and 30 days before the start, without repeats."))
 
 
 class SalonNotificationSettings(models.Model):
