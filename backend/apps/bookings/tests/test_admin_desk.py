@@ -198,10 +198,9 @@ def test_a_booking_moves_to_another_staff_member_and_time(client, alpha, django_
     # Its own time is free for it: a move by a quarter of an hour is offered.
     assert f"{alpha.staff.pk}@{_at(10, 15).isoformat()}" in dict(shown.context["form"].fields["slot"].choices)
 
+    slot = f"{alpha.other_staff.pk}@{_at(15).isoformat()}"
     with django_capture_on_commit_callbacks(execute=True):
-        moved = client.post(
-            url, {"date": DAY.isoformat(), "staff": alpha.other_staff.pk, "slot": f"{alpha.other_staff.pk}@{_at(15).isoformat()}", "_move": "1"}
-        )  # fmt: skip
+        moved = client.post(url, {"date": DAY.isoformat(), "staff": alpha.other_staff.pk, "slot": slot, "_move": "1"})
 
     assert moved.status_code == 302
     alpha.booking.refresh_from_db()
