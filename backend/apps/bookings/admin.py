@@ -22,8 +22,14 @@ class NotificationInline(admin.TabularInline):
     fk_name = "booking"
     extra = 0
     can_delete = False
-    fields = ["event", "recipient", "channel", "status", "reason", "sent_at"]
+    fields = ["event", "recipient", "channel", "status", "reason_display", "sent_at"]
     readonly_fields = fields
+
+    @admin.display(description=_("reason"))
+    def reason_display(self, notification):
+        from apps.notifications.admin import notification_reason_html
+
+        return notification_reason_html(notification.reason)
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -398,7 +398,7 @@ class SlotForm(forms.Form):
     date = forms.DateField(
         label=gettext_lazy("Day"),
         input_formats=["%Y-%m-%d"],
-        widget=forms.DateInput(format="%Y-%m-%d", attrs={"placeholder": "YYYY-MM-DD", "dir": "ltr", "size": 10}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"dir": "ltr", "size": 10}),
     )
     staff = forms.ModelChoiceField(
         label=gettext_lazy("Staff member"),

@@ -69,6 +69,16 @@ def local_time(moment: datetime | None, tz, *, with_zone: bool = False):
     return format_html('<bdi dir="ltr">{}</bdi>', text)
 
 
+def boolean_html(value: bool | None):
+    """Django's yes / no icon, with its alternative text in the reader's language
+    (Django writes "True" / "False")."""
+    from django.templatetags.static import static
+
+    icon = {True: "yes", False: "no", None: "unknown"}[value]
+    words = {True: _("Yes"), False: _("No"), None: _("Unknown")}[value]
+    return format_html('<img src="{}" alt="{}">', static(f"admin/img/icon-{icon}.svg"), words)
+
+
 class ReadOnlyAdminMixin:
     """An audit record: opened and read (GET), never added, changed or deleted by hand."""
 

@@ -105,6 +105,14 @@ def inbound_reason_text(message: InboundMessage) -> str:
     return reason
 
 
+# A provider's name and message ids: for the operator (superusers), not the salon.
+PROVIDER_FIELDS = {"provider", "provider_message_id"}
+
+
+def _for_the_reader(request, fields):
+    return fields if request.user.is_superuser else [f for f in fields if f not in PROVIDER_FIELDS]
+
+
 def _status_choices():
     from apps.bookings.models import BookingStatus
 
@@ -131,6 +139,9 @@ class DeliveryAttemptInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def get_fields(self, request, obj=None):
+        return _for_the_reader(request, super().get_fields(request, obj))
 
     @admin.display(description=_("duration (ms)"))
     def duration(self, attempt: DeliveryAttempt) -> int:
@@ -169,6 +180,14 @@ class NotificationAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
     fields = readonly_fields
     inlines = [DeliveryAttemptInline]
     actions = ["resend_failed"]
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        # Which provider carried a message is the operator's concern, not the salon's.
+        return filters if request.user.is_superuser else [f for f in filters if f != "provider"]
+
+    def get_fields(self, request, obj=None):
+        return _for_the_reader(request, super().get_fields(request, obj))
 
     @admin.display(description=_("created (salon time)"), ordering="created_at")
     def created_local(self, notification):
@@ -328,6 +347,9 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
         "reason_display",
     ]
     readonly_fields = fields
+
+    def get_fields(self, request, obj=None):
+        return _for_the_reader(request, super().get_fields(request, obj))
 
     @admin.display(description=_("received (salon time)"), ordering="received_at")
     def received_local(self, message):
