@@ -109,6 +109,12 @@ def reason_text(reason: str) -> str:
     return reason
 
 
+def is_id(text: str) -> bool:
+    """Whether ``text`` is a row id as we write them: ASCII digits, within 64 bits
+    ("²" and "١٢" are digits to Python, not to a database)."""
+    return text.isascii() and text.isdigit() and len(text) < 19
+
+
 # --- who may see and do what ---------------------------------------------------------
 @dataclass(frozen=True)
 class DeskAccess:
@@ -123,7 +129,7 @@ def desk_access(request) -> DeskAccess:
     if user.is_superuser:
         salons = Salon.objects.all()
         chosen = request.GET.get("salon", "")
-        salon = salons.filter(pk=chosen).first() if chosen.isdigit() and len(chosen) < 19 else None
+        salon = salons.filter(pk=chosen).first() if is_id(chosen) else None
         salon = salon or salons.first()
         if salon is None:
             raise Http404(_("No salon yet."))
@@ -437,9 +443,10 @@ class SlotForm(forms.Form):
     def chosen_slot(self) -> tuple[int, datetime]:
         value = self.cleaned_data.get("slot") or ""
         staff_id, _sep, start = value.partition("@")
-        if not staff_id.isdigit() or not start:
-            raise forms.ValidationError(_("Choose one of the free starts."))
-        return int(staff_id), datetime.fromisoformat(start)
+        try:
+            return int(staff_id) if is_id(staff_id) else -1, datetime.fromisoformat(start)
+        except ValueError:
+            raise forms.ValidationError(_("Choose one of the free starts.")) from None
 
 
 class BookForm(SlotForm):
@@ -526,8 +533,8 @@ def book_view(model_admin, request):
     salon = access.salon
     data = request.POST.copy() if request.method == "POST" else None
     # From a free gap of the day view: ?date=&staff=&start=HH:MM (and ?service=).
-    wanted_staff = request.GET.get("staff", "") if (request.GET.get("staff") or "").isdigit() else ""
-    wanted_service = request.GET.get("service", "") if (request.GET.get("service") or "").isdigit() else ""
+    wanted_staff = request.GET.get("staff", "") if is_id(request.GET.get("staff", "")) else ""
+    wanted_service = request.GET.get("service", "") if is_id(request.GET.get("service", "")) else ""
     initial = {"date": chosen_day(request, salon), "staff": wanted_staff or None, "service": wanted_service or None}
     form = BookForm(data, salon=salon, initial=initial)
     form.offer(form.cleaned_value("service"))
@@ -629,7 +636,7 @@ def cancel_view(model_admin, request, object_id):
 
 def _booking(model_admin, request, object_id) -> Booking:
     """The booking, if it is this person's salon's (404 otherwise)."""
-    if not str(object_id).isdigit() or len(str(object_id)) > 18:
+    if not is_id(str(object_id)):
         raise Http404(_("Not found."))
     booking = (
         model_admin.get_queryset(request)

@@ -106,6 +106,11 @@ class StrictLookupsAdmin(admin.ModelAdmin):
         parameters = {getattr(f, "parameter_name", None) for f in filters if callable(f)}
         if lookup not in parameters and not any(lookup == p or lookup.startswith(f"{p}__") for p in paths):
             return False
+        # A number no database column holds (an id beyond 64 bits) is a 400, not the driver's overflow.
+        if any(
+            len(part.strip().lstrip("-")) > 18 and part.strip().lstrip("-").isdigit() for part in str(value).split(",")
+        ):
+            return False
         return super().lookup_allowed(lookup, value, request)
 
 

@@ -178,3 +178,44 @@ def test_admin_actions(client, world, django_capture_on_commit_callbacks, label,
     assert acted == allowed, (actor, response.status_code)
     if actor in ("staff", "customer"):
         assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+# --- the front desk's pages (apps/bookings/admin_desk.py) ------------------------------------------
+DESK_PAGES = ["day", "book", "move", "cancel"]
+DESK_ACTORS = [*ACTORS, "staff_with_admin_access"]
+# page -> what each kind of person gets. The other salon's manager has a day and a desk
+# of their own salon (200) and does not see this salon's booking (404); a staff member
+# with admin access sees their own column (200) and may change nothing (403).
+DESK = {
+    "day": {"manager": 200, "other_manager": 200, "superuser": 200, "staff_with_admin_access": 200},
+    "book": {"manager": 200, "other_manager": 200, "superuser": 200, "staff_with_admin_access": 403},
+    "move": {"manager": 200, "other_manager": 404, "superuser": 200, "staff_with_admin_access": 403},
+    "cancel": {"manager": 200, "other_manager": 404, "superuser": 200, "staff_with_admin_access": 403},
+}
+DESK_CELLS = [(page, actor) for page in DESK_PAGES for actor in DESK_ACTORS]
+
+
+@pytest.mark.parametrize(("page", "actor"), DESK_CELLS, ids=["-".join(cell) for cell in DESK_CELLS])
+def test_front_desk_access(client, world, page, actor):
+    objects, people = world
+    booking = objects["bookings.booking"]
+    if actor == "staff_with_admin_access":
+        people[actor] = booking.staff
+        booking.staff.is_staff = True
+        booking.staff.save()
+    client.force_login(people[actor])
+    url = {
+        "day": "/admin/bookings/booking/day/",
+        "book": "/admin/bookings/booking/desk/book/",
+        "move": f"/admin/bookings/booking/{booking.pk}/move/",
+        "cancel": f"/admin/bookings/booking/{booking.pk}/cancel/",
+    }[page]
+
+    response = client.get(url)
+
+    expected = DESK[page].get(actor, 302)  # without admin access: the login page
+    assert response.status_code == expected, (url, response.status_code)
+    if expected == 302:
+        assert response["Location"].startswith("/admin/login/")
+    if expected in (403, 404):
+        assert b"<html" in response.content.lower()
