@@ -307,3 +307,12 @@ def test_a_closure_on_the_day_view_is_named(client, alpha):
     client.force_login(alpha.manager)
 
     assert "National Day" in client.get(DAY_URL, {"date": DAY.isoformat()}).content.decode()
+
+
+def test_the_booking_list_leads_to_the_day_and_the_desk(client, alpha, staff_at_the_desk):
+    client.force_login(alpha.manager)
+    page = client.get("/admin/bookings/booking/").content.decode()
+
+    assert 'href="/admin/bookings/booking/day/" id="list-day-view"' in page
+    assert 'href="/admin/bookings/booking/desk/book/"' in page
+    assert f'href="/admin/bookings/booking/{alpha.booking.pk}/move/"' in page
