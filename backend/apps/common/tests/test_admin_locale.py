@@ -67,3 +67,15 @@ def test_login_with_the_national_form_of_the_phone(client, alpha):
 
     wrong = client.post("/admin/login/", {"username": "0541100001", "password": "nope"})
     assert wrong.status_code == 200 and "correct" in wrong.content.decode()
+
+
+def test_the_day_view_is_in_salon_time_and_arabic_right_to_left(client, alpha):
+    alpha.manager.preferred_language = "ar"
+    alpha.manager.save()
+    client.force_login(alpha.manager)
+
+    page = client.get("/admin/bookings/booking/day/", {"date": "2026-03-01"}).content.decode()
+
+    assert '<html lang="ar" dir="rtl">' in page and "اليوم حسب الموظف" in page
+    assert "الأوقات حسب توقيت الرياض" in page and "Asia/Riyadh" not in page
+    assert '<bdi dir="ltr">10:00–10:30</bdi>' in page  # the world's booking, 07:00 UTC

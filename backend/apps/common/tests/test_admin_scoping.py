@@ -260,3 +260,18 @@ def test_service_changes_by_a_manager_stay_in_their_salon(as_manager_a, worlds):
 
     assert response.status_code == 302
     assert Service.objects.get(name="Beard trim").salon == alpha.salon
+
+
+def test_the_front_desk_shows_and_changes_only_the_managers_salon(as_manager_a, worlds):
+    alpha, beta = worlds
+
+    day = as_manager_a.get("/admin/bookings/booking/day/", {"date": "2026-03-01"}).context["sheet"]
+    shown = [block.booking for column in day.columns for block in column.blocks if block.booking]
+
+    assert day.salon == alpha.salon and shown == [alpha.booking]
+    assert [column.staff for column in day.columns] == [alpha.staff]
+    for action in ("move", "cancel"):
+        assert as_manager_a.get(f"/admin/bookings/booking/{beta.booking.pk}/{action}/").status_code == 404
+        assert as_manager_a.post(f"/admin/bookings/booking/{beta.booking.pk}/{action}/", {}).status_code == 404
+    beta.booking.refresh_from_db()
+    assert beta.booking.status == "pending"
