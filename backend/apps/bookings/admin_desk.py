@@ -169,6 +169,13 @@ class Block:
     booking: Booking | None = None
     label: str = ""
     bookable: bool = False
+    # A booking's words and links, worked out once here (the template only prints them).
+    customer: str = ""
+    phone: str = ""
+    service: str = ""
+    status: str = ""
+    coming: bool = False
+    links: dict = field(default_factory=dict)
 
     @property
     def style(self) -> str:
@@ -264,6 +271,8 @@ def day_sheet(*, salon: Salon, day: date, own_column: User | None = None, show_c
 
     now = timezone.now()
     step = timedelta(minutes=settings.AVAILABILITY_STEP_MINUTES)
+    language = get_language() or "en"
+    links = {name: reverse(f"admin:bookings_booking_{name}", args=[0]) for name in ("change", "move", "cancel")}
     columns = []
     for person in people:
         column = Column(staff=person, working=bool(hours[person.pk]) and closure is None)
@@ -274,7 +283,7 @@ def day_sheet(*, salon: Salon, day: date, own_column: User | None = None, show_c
             column.blocks.append(place(Block("time_off", off.start, off.end, label=off.reason)))
             busy.append((off.start, off.end))
         for booking in (b for b in shown if b.staff_id == person.pk):
-            column.blocks.append(place(Block("booking", booking.start, booking.end, booking=booking)))
+            column.blocks.append(place(_booking_block(booking, language, links)))
             if booking.status in ACTIVE_STATUSES:
                 busy.append((booking.start, booking.busy_until))
         if column.working:
@@ -292,6 +301,21 @@ def day_sheet(*, salon: Salon, day: date, own_column: User | None = None, show_c
         last_hour=last_hour,
         closure=closure,
         cancelled_hidden=0 if show_cancelled else cancelled,
+    )
+
+
+def _booking_block(booking: Booking, language: str, links: dict[str, str]) -> Block:
+    return Block(
+        "booking",
+        booking.start,
+        booking.end,
+        booking=booking,
+        customer=booking.customer.name or _("(no name)"),
+        phone=booking.customer.phone or "",
+        service=booking.service.display_name(language),
+        status=booking.get_status_display(),
+        coming=booking.customer_confirmed_at is not None and booking.is_active,
+        links={name: url.replace("/0/", f"/{booking.pk}/") for name, url in links.items()},
     )
 
 
@@ -351,7 +375,11 @@ def day_view(model_admin, request):
         "show_cancelled": show_cancelled,
         "book_url": reverse("admin:bookings_booking_desk_book") + f"?date={day.isoformat()}",
         "salons": Salon.objects.all() if request.user.is_superuser else [],
-        "language": language,
+        # Words every block repeats, translated once.
+        "coming": _("coming"),
+        "open": _("Open"),
+        "move": _("Move"),
+        "cancel": _("Cancel"),
     }
     return TemplateResponse(request, "admin/bookings/booking/day.html", context)
 
