@@ -373,7 +373,9 @@ def day_view(model_admin, request):
         "today_url": day_url(timezone.localtime(timezone.now(), salon.tz).date(), salon_param),
         "toggle_cancelled_url": day_url(day, salon_param, **({} if show_cancelled else {"cancelled": "1"})),
         "show_cancelled": show_cancelled,
-        "book_url": reverse("admin:bookings_booking_desk_book") + f"?date={day.isoformat()}",
+        "book_url": reverse("admin:bookings_booking_desk_book")
+        + f"?date={day.isoformat()}"
+        + (f"&salon={salon.pk}" if salon_param else ""),
         "salons": Salon.objects.all() if request.user.is_superuser else [],
         # Words every block repeats, translated once.
         "coming": _("coming"),
@@ -594,7 +596,8 @@ def book_view(model_admin, request):
             _show_refusal(form, exc)
         else:
             messages.success(request, _("Booked: %(booking)s.") % {"booking": booking_words(booking)})
-            return HttpResponseRedirect(day_url(timezone.localtime(booking.start, salon.tz).date()))
+            salon_param = salon if request.user.is_superuser else None
+            return HttpResponseRedirect(day_url(timezone.localtime(booking.start, salon.tz).date(), salon_param))
     context = _form_context(model_admin, request, _("Book at the desk"), form, salon, form.cleaned_value("date"))
     context["known_customer"] = form.known_customer() if data else None
     context["phone_given"] = bool(data and (data.get("phone") or "").strip())
@@ -610,7 +613,7 @@ def _slot_at(form: SlotForm, staff_id: str, wanted: str) -> str:
 
 
 def move_view(model_admin, request, object_id):
-    access = _changer(request)
+    _changer(request)
     booking = _booking(model_admin, request, object_id)
     data = request.POST if request.method == "POST" else None
     initial = {"date": timezone.localtime(booking.start, booking.salon.tz).date(), "staff": None}
@@ -632,14 +635,14 @@ def move_view(model_admin, request, object_id):
             messages.success(request, _("Moved: %(booking)s.") % {"booking": booking_words(booking)})
             return HttpResponseRedirect(day_url(timezone.localtime(booking.start, booking.salon.tz).date()))
     day = timezone.localtime(booking.start, booking.salon.tz).date()
-    context = _form_context(model_admin, request, _("Move a booking"), form, access.salon, day)
+    context = _form_context(model_admin, request, _("Move a booking"), form, booking.salon, day)
     context["booking"] = booking
     context["booking_words"] = booking_words(booking)
     return TemplateResponse(request, "admin/bookings/booking/desk_form.html", context)
 
 
 def cancel_view(model_admin, request, object_id):
-    access = _changer(request)
+    _changer(request)
     booking = _booking(model_admin, request, object_id)
     form = CancelForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -656,7 +659,7 @@ def cancel_view(model_admin, request, object_id):
             messages.success(request, _("Cancelled: %(booking)s.") % {"booking": booking_words(booking)})
             return HttpResponseRedirect(day_url(timezone.localtime(booking.start, booking.salon.tz).date()))
     day = timezone.localtime(booking.start, booking.salon.tz).date()
-    context = _form_context(model_admin, request, _("Cancel a booking"), form, access.salon, day)
+    context = _form_context(model_admin, request, _("Cancel a booking"), form, booking.salon, day)
     context["booking"] = booking
     context["booking_words"] = booking_words(booking)
     return TemplateResponse(request, "admin/bookings/booking/cancel.html", context)

@@ -316,3 +316,13 @@ def test_the_booking_list_leads_to_the_day_and_the_desk(client, alpha, staff_at_
     assert 'href="/admin/bookings/booking/day/" id="list-day-view"' in page
     assert 'href="/admin/bookings/booking/desk/book/"' in page
     assert f'href="/admin/bookings/booking/{alpha.booking.pk}/move/"' in page
+
+
+def test_a_superuser_picks_the_salon(admin_client, alpha, beta):
+    first = admin_client.get(DAY_URL, {"date": DAY.isoformat()}).context
+    chosen = admin_client.get(DAY_URL, {"date": DAY.isoformat(), "salon": beta.salon.pk}).context
+    odd = admin_client.get(DAY_URL, {"salon": "²"})
+
+    assert first["sheet"].salon == alpha.salon
+    assert chosen["sheet"].salon == beta.salon and chosen["book_url"].endswith(f"&salon={beta.salon.pk}")
+    assert odd.status_code == 200 and odd.context["sheet"].salon == alpha.salon
