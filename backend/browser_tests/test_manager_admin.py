@@ -8,13 +8,9 @@ the test prints. Run by `make test-browser` (and `.ci/run`), which installs
 Debian's chromium when it is missing; Playwright cannot download browsers here.
 """
 
-import os
-import shutil
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
-import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -24,31 +20,9 @@ from apps.common.tests.admin_fixtures import salon_world
 from apps.common.tests.factories import RIYADH, BookingFactory, NotificationFactory
 from apps.notifications.models import Notification, NotificationStatus
 from apps.salons.models import Salon, Service
+from browser_tests.conftest import click_and_wait, login
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are not async.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def screenshots():
-    folder = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parent.parent / ".run" / "screenshots"))
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    print(f"\nscreenshots: {folder}")
-    return folder
-
-
-@pytest.fixture
-def morning_in_riyadh():
-    """Today at 08:00 salon time, the clock running: the bookings at 10:00 and 13:30
-    lie ahead whatever the hour the test runs at (a resend is refused once the
-    appointment has started). Same day, so the browser's cookies stay valid."""
-    today = timezone.localtime(timezone.now(), RIYADH).date()
-    with time_machine.travel(datetime(today.year, today.month, today.day, 8, 0, tzinfo=RIYADH), tick=True):
-        yield
 
 
 @pytest.fixture
@@ -80,93 +54,68 @@ def salon_today(settings, morning_in_riyadh):
     return bookings, failed, other
 
 
-def _login(page, base: str, phone: str, password: str) -> None:
-    page.goto(f"{base}/admin/login/")
-    page.fill("#id_username", phone)
-    page.fill("#id_password", password)
-    _click_and_wait(page, "input[type=submit]")
-    assert page.url == f"{base}/admin/", page.url
-
-
-def _click_and_wait(page, selector: str) -> None:
-    """Click something that loads a new page, and wait for that page."""
-    with page.expect_navigation():
-        page.click(selector)
-
-
 def _action(page, label: str) -> None:
     page.select_option("select[name=action]", label=label)
-    _click_and_wait(page, "button[name=index]")
+    click_and_wait(page, "button[name=index]")
 
 
-def test_a_manager_runs_the_day_in_the_admin(live_server, salon_today, screenshots):
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test-browser` installs Debian's chromium")
+def test_a_manager_runs_the_day_in_the_admin(live_server, salon_today, screenshots, browser):
     bookings, failed, other = salon_today
     base = live_server.url
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
-        )  # fmt: skip
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
 
-        # 1. Log in with the phone as people write it.
-        _login(page, base, "0500000001", "salon-demo")
-        page.screenshot(path=screenshots / "01-logged-in.png", full_page=True)
+    # 1. Log in with the phone as people write it.
+    login(page, base, "0500000001", "salon-demo")
+    page.screenshot(path=screenshots / "01-logged-in.png", full_page=True)
 
-        # 2. Today's bookings, in salon time.
-        page.goto(f"{base}/admin/bookings/booking/")
-        _click_and_wait(page, "#changelist-filter >> text=Today")
-        rows = page.locator("#result_list tbody tr")
-        assert rows.count() == 2
-        first_start = timezone.localtime(bookings[0].start, RIYADH).strftime("%Y-%m-%d %H:%M")
-        assert first_start.endswith("10:00") and first_start in rows.nth(0).inner_text()
-        assert "Asia/Riyadh" in page.inner_text("#salon-time-zone")
-        for column in ("Customer", "Staff member", "Service", "Status"):
-            assert page.locator(f"#result_list thead >> text={column}").is_visible()
-        page.screenshot(path=screenshots / "02-todays-bookings-in-salon-time.png", full_page=True)
+    # 2. Today's bookings, in salon time.
+    page.goto(f"{base}/admin/bookings/booking/")
+    click_and_wait(page, "#changelist-filter >> text=Today")
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 2
+    first_start = timezone.localtime(bookings[0].start, RIYADH).strftime("%Y-%m-%d %H:%M")
+    assert first_start.endswith("10:00") and first_start in rows.nth(0).inner_text()
+    assert "Riyadh time" in page.inner_text("#salon-time-zone")
+    for column in ("Customer", "Staff member", "Service", "Status"):
+        assert page.locator(f"#result_list thead >> text={column}").is_visible()
+    page.screenshot(path=screenshots / "02-todays-bookings-in-salon-time.png", full_page=True)
 
-        # 3. Confirm the first one.
-        rows.nth(0).locator("input.action-select").check()
-        _action(page, "Confirm")
-        assert "Confirm: 1 booking(s)." in page.inner_text(".messagelist")
-        assert Booking.objects.get(pk=bookings[0].pk).status == BookingStatus.CONFIRMED
-        page.screenshot(path=screenshots / "03-confirmed.png", full_page=True)
+    # 3. Confirm the first one.
+    rows.nth(0).locator("input.action-select").check()
+    _action(page, "Confirm")
+    assert "Confirm: 1 booking(s)." in page.inner_text(".messagelist")
+    assert Booking.objects.get(pk=bookings[0].pk).status == BookingStatus.CONFIRMED
+    page.screenshot(path=screenshots / "03-confirmed.png", full_page=True)
 
-        # 4. The failed messages, and resend one.
-        page.goto(f"{base}/admin/notifications/notification/")
-        _click_and_wait(page, "#changelist-filter >> text=Failed")
-        failed_rows = page.locator("#result_list tbody tr")
-        assert failed_rows.count() == 1 and "Authenticate" in failed_rows.nth(0).inner_text()
-        page.screenshot(path=screenshots / "04-failed-messages.png", full_page=True)
-        failed_rows.nth(0).locator("input.action-select").check()
-        _action(page, "Resend failed notifications")
-        assert "Queued 1 failed notification(s) again." in page.inner_text(".messagelist")
-        page.screenshot(path=screenshots / "05-resent.png", full_page=True)
+    # 4. The failed messages, and resend one.
+    page.goto(f"{base}/admin/notifications/notification/")
+    click_and_wait(page, "#changelist-filter >> text=Failed")
+    failed_rows = page.locator("#result_list tbody tr")
+    assert failed_rows.count() == 1 and "Authenticate" in failed_rows.nth(0).inner_text()
+    page.screenshot(path=screenshots / "04-failed-messages.png", full_page=True)
+    failed_rows.nth(0).locator("input.action-select").check()
+    _action(page, "Resend failed notifications")
+    assert "Queued 1 failed notification(s) again." in page.inner_text(".messagelist")
+    page.screenshot(path=screenshots / "05-resent.png", full_page=True)
 
-        # 5. Arabic, right to left.
-        page.goto(f"{base}/admin/bookings/booking/?day=today")
-        _click_and_wait(page, "#language-switch button")
-        assert page.evaluate("document.documentElement.dir") == "rtl"
-        assert page.evaluate("document.documentElement.lang") == "ar"
-        assert "الحجوزات" in page.inner_text("#content")
-        page.screenshot(path=screenshots / "06-arabic-right-to-left.png", full_page=True)
+    # 5. Arabic, right to left.
+    page.goto(f"{base}/admin/bookings/booking/?day=today")
+    click_and_wait(page, "#language-switch button")
+    assert page.evaluate("document.documentElement.dir") == "rtl"
+    assert page.evaluate("document.documentElement.lang") == "ar"
+    assert "الحجوزات" in page.inner_text("#content")
+    page.screenshot(path=screenshots / "06-arabic-right-to-left.png", full_page=True)
 
-        # 6. The other salon's manager cannot open this salon's booking or message.
-        page.context.clear_cookies()
-        _login(page, base, other.manager.phone, "pw-for-tests-only")
-        for name, url in (
-            ("07-other-manager-booking", f"{base}/admin/bookings/booking/{bookings[0].pk}/change/"),
-            ("08-other-manager-message", f"{base}/admin/notifications/notification/{failed.pk}/change/"),
-        ):
-            response = page.goto(url)
-            assert response.status == 404, url
-            page.screenshot(path=screenshots / f"{name}-404.png", full_page=True)
-        browser.close()
+    # 6. The other salon's manager cannot open this salon's booking or message.
+    page.context.clear_cookies()
+    login(page, base, other.manager.phone, "pw-for-tests-only")
+    for name, url in (
+        ("07-other-manager-booking", f"{base}/admin/bookings/booking/{bookings[0].pk}/change/"),
+        ("08-other-manager-message", f"{base}/admin/notifications/notification/{failed.pk}/change/"),
+    ):
+        response = page.goto(url)
+        assert response.status == 404, url
+        page.screenshot(path=screenshots / f"{name}-404.png", full_page=True)
 
     assert Notification.objects.get(pk=failed.pk).status == NotificationStatus.SENT
     assert sorted(p.name for p in screenshots.iterdir()) == [

@@ -175,6 +175,8 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("ar", "العربية"), ("en", "English")]
 # Our own translations (Arabic labels of models, fields and the admin's columns).
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One 24-hour date and time format in both languages (salon_api/formats/).
+FORMAT_MODULE_PATH = ["salon_api.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import OneTimeCode, Role, User
-from apps.common.admin import SalonScopedAdmin, StrictLookupsAdmin, managed_salon_id, phone_html
+from apps.common.admin import SalonScopedAdmin, StrictLookupsAdmin, boolean_html, managed_salon_id, phone_html
 
 
 class UserChangeForm(forms.ModelForm):
@@ -65,7 +65,7 @@ class UserAdmin(SalonScopedAdmin, DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     ordering = ["id"]
-    list_display = ["name", "phone_display", "role", "salon", "preferred_language", "is_active"]
+    list_display = ["name", "phone_display", "role", "salon", "preferred_language", "active_display"]
     list_filter = ["role", "salon", "preferred_language", "is_active", "is_staff"]
     search_fields = ["phone", "name"]
     fieldsets = [
@@ -81,11 +81,17 @@ class UserAdmin(SalonScopedAdmin, DjangoUserAdmin):
     def phone_display(self, user):
         return phone_html(user.phone)
 
+    @admin.display(description=_("active"), ordering="is_active")
+    def active_display(self, user):
+        return boolean_html(user.is_active)
+
     def get_fieldsets(self, request, obj=None):
         if request.user.is_superuser:
             return super().get_fieldsets(request, obj)
         if obj is None:
             return [(None, {"fields": ["phone", "name", "preferred_language"]})]
+        if obj.pk == request.user.pk:  # their own "active" is shown, not changed (in words, not Django's "True")
+            return [(None, {"fields": [f if f != "is_active" else "active_display" for f in MANAGER_FIELDS]})]
         return [(None, {"fields": MANAGER_FIELDS})]
 
     def get_form(self, request, obj=None, **kwargs):
@@ -107,7 +113,7 @@ class UserAdmin(SalonScopedAdmin, DjangoUserAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if not request.user.is_superuser and obj is not None and obj.pk == request.user.pk:
-            return ["is_active"]  # a manager does not lock themselves out
+            return ["active_display"]  # a manager does not lock themselves out
         return super().get_readonly_fields(request, obj)
 
     def save_model(self, request, obj, form, change):

@@ -13,3 +13,4 @@ class AccountErrorCode(StrEnum):
     TOKEN_NOT_VALID = "token_not_valid"
     INVALID_CHANNEL = "invalid_channel"
     INVALID_LANGUAGE = "invalid_language"
+    PHONE_NOT_A_CUSTOMER = "phone_not_a_customer"

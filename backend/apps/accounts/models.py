@@ -80,12 +80,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         null=True,
         blank=True,
         related_name="members",
-        help_text="The salon a staff member or manager belongs to.",
+        help_text=_("The salon a staff member or manager belongs to."),
         verbose_name=_("salon"),
     )
     is_active = models.BooleanField(default=True, verbose_name=_("active"))
     is_staff = models.BooleanField(
-        default=False, help_text="May log in to the Django admin.", verbose_name=_("admin access")
+        default=False, help_text=_("May log in to the Django admin."), verbose_name=_("admin access")
     )
     date_joined = models.DateTimeField(default=timezone.now, verbose_name=_("date joined"))
 
@@ -102,7 +102,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(
                 condition=models.Q(role="customer") | models.Q(salon__isnull=False),
                 name="staff_and_managers_belong_to_a_salon",
-                violation_error_message="Staff members and managers must belong to a salon.",
+                violation_error_message=_("Staff members and managers must belong to a salon."),
             ),
         ]
 

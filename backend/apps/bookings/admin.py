@@ -1,13 +1,18 @@
+import functools
 from datetime import datetime, time, timedelta
 
 from django.contrib import admin, messages
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from apps.bookings import admin_desk
+from apps.bookings.admin_desk import booking_words, reason_text, refusal_text
 from apps.bookings.models import Booking, BookingStatus
 from apps.bookings.services import booking_change_status
-from apps.common.admin import SalonScopedAdmin, local_time, person_html
+from apps.common.admin import SalonScopedAdmin, local_time, managed_salon_id, person_html
 from apps.common.errors import AppError
 from apps.notifications.models import Notification
 
@@ -17,8 +22,14 @@ class NotificationInline(admin.TabularInline):
     fk_name = "booking"
     extra = 0
     can_delete = False
-    fields = ["event", "recipient", "channel", "status", "reason", "sent_at"]
+    fields = ["event", "recipient", "channel", "status", "reason_display", "sent_at"]
     readonly_fields = fields
+
+    @admin.display(description=_("reason"))
+    def reason_display(self, notification):
+        from apps.notifications.admin import notification_reason_html
+
+        return notification_reason_html(notification.reason)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -34,6 +45,9 @@ class DayFilter(admin.SimpleListFilter):
         return [("today", _("Today")), ("tomorrow", _("Tomorrow")), ("week", _("Next 7 days")), ("past", _("Past"))]
 
     def queryset(self, request, queryset):
+        if self.value() and request.GET.get("status__exact") != BookingStatus.CANCELLED:
+            # A day's bookings are the ones that hold a chair: cancelled ones only when asked for.
+            queryset = queryset.exclude(status=BookingStatus.CANCELLED)
         today = timezone.localdate()  # the active zone: the manager's salon
 
         def midnight(day):
@@ -60,7 +74,8 @@ def _status_action(status: str, label):
                 booking_change_status(actor=request.user, booking_id=booking.pk, status=status)
                 done += 1
             except AppError as exc:
-                modeladmin.message_user(request, f"#{booking.pk}: {exc.message}", messages.ERROR)
+                refusal = refusal_text(exc.code, status=booking.status, target=status, fallback=exc.message)
+                modeladmin.message_user(request, f"{booking_words(booking)}: {refusal}", messages.ERROR)
         if done:
             modeladmin.message_user(request, _("%(label)s: %(count)s booking(s).") % {"label": label, "count": done})
 
@@ -72,28 +87,38 @@ def _status_action(status: str, label):
 
 @admin.register(Booking)
 class BookingAdmin(SalonScopedAdmin):
-    """The day's bookings in salon time. Status changes go through the booking
-    service (so messages are sent); only the note is edited here."""
+    """The day's bookings in salon time, and the front desk (``admin_desk``: the day
+    by staff member; book, move, cancel with a reason). Every change goes through
+    the booking services (so the rules hold and messages are sent); only the note
+    is edited on the booking's page."""
 
-    list_display = ["start_local", "customer_display", "staff_display", "service_display", "status", "attendance"]
+    list_display = [
+        "start_local",
+        "customer_display",
+        "service_display",
+        "staff_display",
+        "status_display",
+        "desk_links",
+    ]
+    list_display_links = ["start_local"]
     list_filter = [DayFilter, "status", "salon"]
     search_fields = ["customer__phone", "customer__name", "staff__name"]
     list_select_related = ["salon", "service", "customer", "staff"]
     ordering = ["start", "id"]
     list_per_page = 50
     readonly_fields = [
-        "salon",
-        "service",
+        "salon_display",
+        "service_display",
         "customer_display",
-        "staff",
+        "staff_display",
         "start_with_zone",
         "end_with_zone",
-        "status",
-        "customer_confirmed_at",
-        "cancellation_reason",
+        "status_display",
+        "customer_confirmed_local",
+        "cancellation_reason_display",
         "reschedule_count",
-        "created_at",
-        "updated_at",
+        "created_local",
+        "updated_local",
     ]
     fields = [*readonly_fields[:6], "note", *readonly_fields[6:]]
     inlines = [NotificationInline]
@@ -104,9 +129,33 @@ class BookingAdmin(SalonScopedAdmin):
         _status_action(BookingStatus.NO_SHOW, _("Mark no-show")),
     ]
 
+    def get_urls(self):
+        def view(function):
+            wrapped = self.admin_site.admin_view(functools.partial(function, self))
+            return functools.update_wrapper(wrapped, function)
+
+        return [
+            path("day/", view(admin_desk.day_view), name="bookings_booking_day"),
+            path("desk/book/", view(admin_desk.book_view), name="bookings_booking_desk_book"),
+            path("<path:object_id>/move/", view(admin_desk.move_view), name="bookings_booking_move"),
+            path("<path:object_id>/cancel/", view(admin_desk.cancel_view), name="bookings_booking_cancel"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"day_url": reverse("admin:bookings_booking_day"), "may_book": self._may_change(request)}
+        return super().changelist_view(request, {**(extra_context or {}), **extra})
+
+    def _may_change(self, request) -> bool:
+        return request.user.is_superuser or (
+            managed_salon_id(request.user) is not None and request.user.has_perm("bookings.change_booking")
+        )
+
     def get_list_display(self, request):
         columns = list(super().get_list_display(request))
-        return [*columns, "salon"] if request.user.is_superuser else columns
+        if not self._may_change(request):
+            columns.remove("desk_links")
+        return [*columns, "salon_display"] if request.user.is_superuser else columns
 
     @admin.display(description=_("start (salon time)"), ordering="start")
     def start_local(self, booking):
@@ -114,11 +163,54 @@ class BookingAdmin(SalonScopedAdmin):
 
     @admin.display(description=_("start"))
     def start_with_zone(self, booking):
-        return local_time(booking.start, booking.salon.tz, zone=booking.salon.time_zone)
+        return local_time(booking.start, booking.salon.tz, with_zone=True)
 
     @admin.display(description=_("end"))
     def end_with_zone(self, booking):
-        return local_time(booking.end, booking.salon.tz, zone=booking.salon.time_zone)
+        return local_time(booking.end, booking.salon.tz, with_zone=True)
+
+    @admin.display(description=_("customer confirmed at"))
+    def customer_confirmed_local(self, booking):
+        return local_time(booking.customer_confirmed_at, booking.salon.tz, with_zone=True)
+
+    @admin.display(description=_("created at"))
+    def created_local(self, booking):
+        return local_time(booking.created_at, booking.salon.tz, with_zone=True)
+
+    @admin.display(description=_("updated at"))
+    def updated_local(self, booking):
+        return local_time(booking.updated_at, booking.salon.tz, with_zone=True)
+
+    @admin.display(description=_("salon"), ordering="salon__name")
+    def salon_display(self, booking):
+        return booking.salon.display_name(get_language() or "en")
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_display(self, booking):
+        """The status, and "coming" while the customer's "I'll be there" holds (never
+        on a cancelled or finished booking)."""
+        status = format_html(
+            '<span class="booking-status status-{}">{}</span>', booking.status, booking.get_status_display()
+        )
+        if not self.attendance(booking):
+            return status
+        return format_html('{} <span class="booking-coming" title="{}">✓ {}</span>', status, _("coming"), _("coming"))
+
+    @admin.display(description=_("cancellation reason"))
+    def cancellation_reason_display(self, booking):
+        return reason_text(booking.cancellation_reason) or "—"
+
+    @admin.display(description=_("front desk"))
+    def desk_links(self, booking):
+        if not booking.is_active:
+            return ""
+        return format_html(
+            '<a href="{}">{}</a><br><a href="{}">{}</a>',
+            reverse("admin:bookings_booking_move", args=[booking.pk]),
+            _("Move"),
+            reverse("admin:bookings_booking_cancel", args=[booking.pk]),
+            _("Cancel"),
+        )
 
     @admin.display(description=_("customer"), ordering="customer__name")
     def customer_display(self, booking):
@@ -134,10 +226,11 @@ class BookingAdmin(SalonScopedAdmin):
 
     @admin.display(description=_("coming"), boolean=True)
     def attendance(self, booking):
-        return booking.customer_confirmed_at is not None
+        # The customer's "I'll be there" counts while the booking holds: never on a cancelled one.
+        return booking.customer_confirmed_at is not None and booking.is_active
 
     def has_add_permission(self, request):
-        return False  # bookings are made through the API, where every rule is checked
+        return False  # the front desk books through booking_create (desk/book/), not a model form
 
     def has_delete_permission(self, request, obj=None):
         return False

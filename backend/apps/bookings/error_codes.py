@@ -10,6 +10,7 @@ class BookingErrorCode(StrEnum):
     BOOKING_ALREADY_STARTED = "booking_already_started"
     BOOKING_NOT_STARTED = "booking_not_started"
     INVALID_TRANSITION = "invalid_transition"
+    REASON_WITHOUT_CANCELLATION = "reason_without_cancellation"
     # What was asked for
     UNKNOWN_SERVICE = "unknown_service"
     UNKNOWN_STAFF = "unknown_staff"

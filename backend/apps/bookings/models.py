@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,6 +11,19 @@ class BookingStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
     COMPLETED = "completed", _("Completed")
     NO_SHOW = "no_show", _("No-show")
+
+
+class CancellationReason(models.TextChoices):
+    """Why a booking was cancelled, when it is one of the usual reasons. The column
+    ``Booking.cancellation_reason`` holds one of these codes, or the words a person
+    wrote, or nothing. Messages name a code in the reader's language
+    (``notifications.messages``); written words go as written."""
+
+    CUSTOMER_REQUEST = "customer_request", _("The customer asked to cancel")
+    STAFF_UNAVAILABLE = "staff_unavailable", _("The staff member is not available")
+    SALON_CLOSED = "salon_closed", _("The salon is closed")
+    STAFF_DECLINED = "staff_declined", _("Declined by the salon")
+    DUPLICATE = "duplicate", _("Booked twice")
 
 
 # Bookings that hold their staff member's time.
@@ -97,7 +111,8 @@ class Booking(models.Model):
     def __str__(self) -> str:
         # Reads the salon, the service and the customer: load them with the booking.
         when = timezone.localtime(self.start, self.salon.tz).strftime("%Y-%m-%d %H:%M")
-        return f"#{self.pk} {self.service.name}, {when}, {self.customer.name or self.customer.phone}"
+        service = self.service.display_name(get_language() or "en")
+        return f"{service}, {when}, {self.customer.name or self.customer.phone}"
 
     @property
     def is_active(self) -> bool:

@@ -164,7 +164,12 @@ class DayAvailability:
 
 
 def availability_for_day(
-    *, salon_id: int, service_id: int, local_date: date, staff_id: int | None = None
+    *,
+    salon_id: int,
+    service_id: int,
+    local_date: date,
+    staff_id: int | None = None,
+    exclude_booking_pk: int | None = None,
 ) -> DayAvailability:
     """Free start times on ``local_date`` (salon time) for every staff member who
     performs the salon's active service (or only ``staff_id``): working hours minus
@@ -177,6 +182,8 @@ def availability_for_day(
     ``start_too_far_ahead``, the booking rule's own code. Two queries (the service
     with its performers, their day), whatever the number of staff and bookings:
     this is the most called endpoint of a customer app.
+
+    ``exclude_booking_pk``: a booking being moved does not stand in its own way.
     """
     now = timezone.now()
     service, staff = _service_and_performers(salon_id=salon_id, service_id=service_id, staff_id=staff_id)
@@ -202,6 +209,7 @@ def availability_for_day(
         local_date=local_date,
         tz=tz,
         reach=duration + buffer,
+        exclude_booking_pk=exclude_booking_pk,
     )
     step = timedelta(minutes=settings.AVAILABILITY_STEP_MINUTES)
     result, candidates_by_hours = [], {}

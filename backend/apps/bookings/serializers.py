@@ -124,6 +124,13 @@ class BookingUpdateSerializer(_BookingInputSerializer):
     status = serializers.ChoiceField(choices=BookingStatus.choices, required=False)
     start = OffsetOptionalDateTimeField(required=False)
     note = serializers.CharField(max_length=500, allow_blank=True, required=False)
+    reason = serializers.CharField(
+        max_length=200,
+        allow_blank=True,
+        required=False,
+        help_text="With status cancelled: why. One of customer_request, staff_unavailable, salon_closed, "
+        "staff_declined, duplicate (named in each reader's language), or the words to say.",
+    )
 
     def validate(self, attrs):
         if not attrs:

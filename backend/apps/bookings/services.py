@@ -12,7 +12,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.accounts.models import Role, User
+from apps.accounts.models import Language, Role, User
+from apps.accounts.services.users import customer_for_phone
 from apps.bookings import schedule
 from apps.bookings.error_codes import BookingErrorCode as Code
 from apps.bookings.models import ACTIVE_STATUSES, ALLOWED_TRANSITIONS, Booking, BookingStatus
@@ -20,8 +21,11 @@ from apps.bookings.schedule import load_staff_days, local_to_aware, slot_problem
 from apps.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from apps.notifications.models import NotificationEvent
 from apps.notifications.reminders import booking_reminders_replan
-from apps.notifications.services import notify_booking_lifecycle, notify_on_status_change
+from apps.notifications.services import notify_booking_lifecycle, notify_on_status_change, send_booking_notification
 from apps.salons.models import Service
+
+# The longest reason kept (the column's length).
+CANCELLATION_REASON_MAX_LENGTH = Booking._meta.get_field("cancellation_reason").max_length
 
 # The PostgreSQL exclusion constraint (migration bookings 0002).
 NO_OVERLAP_CONSTRAINT = "booking_staff_no_overlap"
@@ -65,17 +69,23 @@ def _ensure_may(actor: User, booking: Booking, action: str, *, now: datetime) ->
     """
     if not booking_is_visible_to(booking, actor):
         raise NotFound("Booking not found.")
-    if _manages(actor, booking.salon_id):
-        return
-    allowed = _STAFF_ACTIONS if actor.role == Role.STAFF else _CUSTOMER_ACTIONS
-    if action not in allowed:
-        raise PermissionDenied(f"You may not {action.replace('_', ' ')} this booking.", code=Code.ACTION_NOT_ALLOWED)
-    if actor.role == Role.CUSTOMER and action in (CANCEL, RESCHEDULE) and now >= booking.start:
+    if not _manages(actor, booking.salon_id):
+        allowed = _STAFF_ACTIONS if actor.role == Role.STAFF else _CUSTOMER_ACTIONS
+        if action not in allowed:
+            raise PermissionDenied(
+                f"You may not {action.replace('_', ' ')} this booking.", code=Code.ACTION_NOT_ALLOWED
+            )
+        if actor.role == Role.CUSTOMER and action in (CANCEL, RESCHEDULE) and now >= booking.start:
+            raise InvalidInput(
+                "This booking has already started; ask the salon to change it.", code=Code.BOOKING_ALREADY_STARTED
+            )
+    # Whoever records it: a visit (or a missed one) is a fact only once the time has
+    # come; a no-show recorded early would text the customer "we missed you" before it.
+    if action == COMPLETE and now < booking.start:
         raise InvalidInput(
-            "This booking has already started; ask the salon to change it.", code=Code.BOOKING_ALREADY_STARTED
+            "This booking has not started yet: it can be marked completed or no-show from its start.",
+            code=Code.BOOKING_NOT_STARTED,
         )
-    if actor.role == Role.STAFF and action == COMPLETE and now < booking.start:
-        raise InvalidInput("This booking has not started yet.", code=Code.BOOKING_NOT_STARTED)
 
 
 def _aware_in_salon_tz(start: datetime, tz) -> datetime:
@@ -206,6 +216,30 @@ def booking_create(
     return booking
 
 
+@transaction.atomic
+def booking_create_for_phone(
+    *,
+    actor: User,
+    service_id: int,
+    staff_id: int,
+    start: datetime,
+    phone: str,
+    name: str = "",
+    language: str = Language.ARABIC,
+    note: str = "",
+) -> Booking:
+    """The front desk books a caller or a walk-in: the customer is found by their
+    phone in any form, or made on the spot from the phone and a name
+    (``customer_for_phone``), then ``booking_create`` applies every rule and writes
+    the usual messages. One transaction: a refused booking leaves no new customer."""
+    if not (actor.is_superuser or actor.role == Role.MANAGER):
+        raise PermissionDenied("Only a salon's manager books at the front desk.", code=Code.ACTION_NOT_ALLOWED)
+    customer = customer_for_phone(phone=phone, name=name, language=language)
+    return booking_create(
+        actor=actor, service_id=service_id, staff_id=staff_id, start=start, note=note, customer_id=customer.pk
+    )
+
+
 def _active_service(service_id: int) -> Service:
     service = Service.objects.select_related("salon").filter(pk=service_id, is_active=True).first()
     if service is None:
@@ -295,21 +329,31 @@ class BookingChanges:
     status: str | None = None
     start: datetime | None = None
     note: str | None = None
+    # Only with status "cancelled": a CancellationReason code or words a person wrote.
+    reason: str | None = None
+    # A move to another staff member of the salon (managers: the front desk).
+    staff_id: int | None = None
 
 
 @_overlap_is_a_conflict
 @transaction.atomic
 def booking_update(*, actor: User, booking_id: int, changes: BookingChanges) -> Booking:
-    """Apply a PATCH: note, then a move, then a status change, all in one
-    transaction on one locked row."""
+    """Apply a PATCH: note, then a move (start and/or staff member), then a status
+    change, all in one transaction on one locked row."""
     now = timezone.now()
+    if changes.reason is not None and changes.status != BookingStatus.CANCELLED:
+        raise InvalidInput(
+            "A reason goes with a cancellation only.",
+            code=Code.REASON_WITHOUT_CANCELLATION,
+            fields={"reason": ["Send it with status cancelled."]},
+        )
     booking = _locked_booking(booking_id, actor)
     if changes.note is not None and changes.note.strip() != booking.note:
         booking = _update_note(actor, booking, changes.note, now=now)
-    if changes.start is not None:
-        booking = _reschedule(actor, booking, changes.start, now=now)
+    if changes.start is not None or changes.staff_id is not None:
+        booking = _reschedule(actor, booking, changes.start or booking.start, now=now, staff_id=changes.staff_id)
     if changes.status is not None:
-        booking = _change_status(actor, booking, changes.status, now=now)
+        booking = _change_status(actor, booking, changes.status, now=now, reason=changes.reason or "")
     return booking
 
 
@@ -331,13 +375,20 @@ def _change_status(actor: User, booking: Booking, status: str, *, now: datetime,
     if status not in ACTIVE_STATUSES:
         booking.next_reminder_at = None  # nothing to remind of a cancelled or finished booking
     if status == BookingStatus.CANCELLED:
-        booking.cancellation_reason = reason.strip()[:200]
+        booking.cancellation_reason = reason.strip()[:CANCELLATION_REASON_MAX_LENGTH]
     booking.save(update_fields=["status", "next_reminder_at", "cancellation_reason", "updated_at"])
     notify_on_status_change(booking, previous)
     return booking
 
 
-def _reschedule(actor: User, booking: Booking, start: datetime, *, now: datetime) -> Booking:
+def _reschedule(
+    actor: User, booking: Booking, start: datetime, *, now: datetime, staff_id: int | None = None
+) -> Booking:
+    """Move a booking to ``start`` and, for a manager, to another staff member who
+    performs its service: the one bookability rule for the new slot, both staff
+    members' rows locked (in id order), reminders planned again, and
+    ``booking_rescheduled`` to whoever the move concerns: the customer when the
+    time changed, the staff member it is with now and the one it left."""
     _ensure_may(actor, booking, RESCHEDULE, now=now)
     if not booking.is_active:
         raise InvalidInput(
@@ -346,13 +397,16 @@ def _reschedule(actor: User, booking: Booking, start: datetime, *, now: datetime
             fields={"start": ["Not active."]},
         )
     start = _aware_in_salon_tz(start, booking.salon.tz)
-    if start == booking.start:
+    previous_staff = booking.staff
+    staff = previous_staff if staff_id in (None, booking.staff_id) else _new_performer(actor, booking, staff_id)
+    if start == booking.start and staff == previous_staff:
         return booking
     end = start + timedelta(minutes=booking.service.duration_minutes)
     busy_until = end + timedelta(minutes=booking.service.buffer_minutes)
-    _lock_staff(booking.staff_id)
+    for pk in sorted({previous_staff.pk, staff.pk}):
+        _lock_staff(pk)
     _ensure_slot_is_bookable(
-        staff=booking.staff,
+        staff=staff,
         service=booking.service,
         start=start,
         end=end,
@@ -362,6 +416,7 @@ def _reschedule(actor: User, booking: Booking, start: datetime, *, now: datetime
     )
     previous_start = booking.start
     booking.start, booking.end, booking.busy_until = start, end, busy_until
+    booking.staff = staff
     booking.reschedule_count += 1
     booking_reminders_replan(booking, now=now)
     booking.save(
@@ -369,19 +424,43 @@ def _reschedule(actor: User, booking: Booking, start: datetime, *, now: datetime
             "start",
             "end",
             "busy_until",
+            "staff",
             "reschedule_count",
             "reminders_from",
             "next_reminder_at",
             "updated_at",
         ],
     )
-    notify_booking_lifecycle(
-        booking,
-        NotificationEvent.BOOKING_RESCHEDULED,
-        sequence=booking.reschedule_count,
-        previous_start=previous_start,
-    )
+    told = {"sequence": booking.reschedule_count, "previous_start": previous_start}
+    if staff == previous_staff:
+        notify_booking_lifecycle(booking, NotificationEvent.BOOKING_RESCHEDULED, **told)
+        return booking
+    # Another chair: the customer hears only if the time changed (our texts name no
+    # staff member); both staff members hear, each about their own day.
+    recipients = [booking.customer] if start != previous_start else []
+    recipients += [person for person in (staff, previous_staff) if person.pk != booking.customer_id]
+    for person in recipients:
+        send_booking_notification(booking, person, NotificationEvent.BOOKING_RESCHEDULED, **told)
     return booking
+
+
+def _new_performer(actor: User, booking: Booking, staff_id: int) -> User:
+    """The staff member a manager moves a booking to: active, of the booking's salon,
+    performing its service (400 otherwise). Others may not change the staff member."""
+    if not _manages(actor, booking.salon_id):
+        raise PermissionDenied(
+            "Only the salon's manager can give a booking to another staff member.", code=Code.ACTION_NOT_ALLOWED
+        )
+    staff = User.objects.filter(
+        pk=staff_id,
+        is_active=True,
+        role__in=[Role.STAFF, Role.MANAGER],
+        salon_id=booking.salon_id,
+        services_performed=booking.service_id,
+    ).first()
+    if staff is None:
+        _performer_refusal(booking.service, staff_id)
+    return staff
 
 
 def _update_note(actor: User, booking: Booking, note: str, *, now: datetime) -> Booking:

@@ -11,7 +11,7 @@ from datetime import datetime
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -38,13 +38,40 @@ def person_html(user) -> str:
     return format_html("{} {}", user.name or _("(no name)"), phone_html(user.phone))
 
 
-def local_time(moment: datetime | None, tz, *, zone: str = ""):
-    """``2026-03-01 10:00`` in ``tz`` (the salon's zone), optionally followed by the
-    zone's name; kept left to right on a right-to-left page (else "10:00 2026-03-01")."""
+def zone_words(zone: str, language: str | None = None) -> str:
+    """A time zone as people say it, in the page's language: "Riyadh time",
+    "توقيت الرياض" (the city from CLDR, through Babel), never "Asia/Riyadh"."""
+    from babel.dates import get_timezone_location
+
+    language = language or translation.get_language() or "en"
+    try:
+        city = get_timezone_location(zone, locale=language, return_city=True)
+    except LookupError:
+        city = zone.rsplit("/", 1)[-1].replace("_", " ")
+    with translation.override(language):
+        return _("%(city)s time") % {"city": city}
+
+
+def local_time(moment: datetime | None, tz, *, with_zone: bool = False):
+    """``2026-03-01 10:00`` in ``tz`` (the salon's zone, 24-hour), optionally followed
+    by the zone in words; the date and time kept left to right on a right-to-left
+    page (else "10:00 2026-03-01")."""
     if not moment:
         return "—"
     text = timezone.localtime(moment, tz).strftime("%Y-%m-%d %H:%M")
-    return format_html('<bdi dir="ltr">{}</bdi>', f"{text} ({zone})" if zone else text)
+    if with_zone:
+        return format_html('<bdi dir="ltr">{}</bdi> ({})', text, zone_words(tz.key))
+    return format_html('<bdi dir="ltr">{}</bdi>', text)
+
+
+def boolean_html(value: bool | None):
+    """Django's yes / no icon, with its alternative text in the reader's language
+    (Django writes "True" / "False")."""
+    from django.templatetags.static import static
+
+    icon = {True: "yes", False: "no", None: "unknown"}[value]
+    words = {True: _("Yes"), False: _("No"), None: _("Unknown")}[value]
+    return format_html('<img src="{}" alt="{}">', static(f"admin/img/icon-{icon}.svg"), words)
 
 
 class ReadOnlyAdminMixin:
@@ -73,6 +100,11 @@ class StrictLookupsAdmin(admin.ModelAdmin):
         # Our own filters (SimpleListFilter) read one parameter each and check its value themselves.
         parameters = {getattr(f, "parameter_name", None) for f in filters if callable(f)}
         if lookup not in parameters and not any(lookup == p or lookup.startswith(f"{p}__") for p in paths):
+            return False
+        # A number no database column holds (an id beyond 64 bits) is a 400, not the driver's overflow.
+        if any(
+            len(part.strip().lstrip("-")) > 18 and part.strip().lstrip("-").isdigit() for part in str(value).split(",")
+        ):
             return False
         return super().lookup_allowed(lookup, value, request)
 

@@ -1,17 +1,20 @@
+import re
 from collections import Counter
 from datetime import date, timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.bookings.admin_desk import refusal_text, status_label
 from apps.common.admin import (
     ReadOnlyAdminMixin,
     SalonScopedAdmin,
@@ -32,10 +35,87 @@ from apps.notifications.models import (
     SalonNotificationSettings,
     SkipReason,
     WhatsAppTemplate,
+    default_reminder_offsets,
     validate_reminder_offsets,
 )
 from apps.notifications.reminders import salon_reminders_replan
 from apps.notifications.selectors import format_cost, message_usage, usage_totals
+
+# Why a message was skipped (a SkipReason code, in the reader's language) or failed
+# (the provider's own answer, shown as it came, left to right).
+_GAVE_UP = re.compile(r"Gave up after (\d+) attempts\. Last error: (.*)", re.S)
+_ATTEMPT_FAILED = re.compile(r"Attempt (\d+) failed: (.*)", re.S)
+
+
+def _provider_words(words: str):
+    return format_html('{} <bdi dir="ltr">{}</bdi>', gettext("Provider's answer:"), Truncator(words).chars(80))
+
+
+def notification_reason_html(reason: str):
+    """A notification's reason in the reader's language."""
+    if not reason:
+        return ""
+    if reason in SkipReason.values:
+        return str(SkipReason(reason).label)
+    code, _, rest = reason.partition(": ")
+    if code in SkipReason.values:  # e.g. "opted_out: [21610] ..." (the provider said so)
+        return format_html("{} {}", SkipReason(code).label, _provider_words(rest))
+    if found := _GAVE_UP.match(reason):
+        text = gettext("Gave up after %(count)s attempts.") % {"count": found[1]}
+        return format_html("{} {}", text, _provider_words(found[2]))
+    if found := _ATTEMPT_FAILED.match(reason):
+        text = gettext("Attempt %(number)s failed.") % {"number": found[1]}
+        return format_html("{} {}", text, _provider_words(found[2]))
+    return _provider_words(reason)
+
+
+# What an inbound reply's refusal or oddity says, in the reader's language.
+INBOUND_REASONS = {
+    "Unknown sender.": _("Unknown sender."),
+    "The button's token is forged, altered or not ours.": _("The button is not one of ours (forged or altered)."),
+    "The button's booking does not exist.": _("The button's booking does not exist."),
+    "The sender is not the person the button was sent to.": _("The sender is not the person the button was sent to."),
+    "The booking was moved after the message with this button.": _(
+        "The booking was moved after the message with this button."
+    ),
+    "The booking has started.": _("The booking has started."),
+}
+_ALREADY = re.compile(r"The booking is already (\w+)\.")
+_REFUSED_WITH_CODE = re.compile(r"\[(\w+)\] (.*)", re.S)
+
+
+def inbound_reason_text(message: InboundMessage) -> str:
+    """Why a reply was refused or ignored, in words (never "[invalid_transition] ...")."""
+    reason = message.reason
+    if reason in INBOUND_REASONS:
+        return str(INBOUND_REASONS[reason])
+    if (found := _ALREADY.fullmatch(reason)) and found[1] in dict(_status_choices()):
+        return gettext("The booking is already “%(status)s”.") % {"status": status_label(found[1])}
+    if found := _REFUSED_WITH_CODE.fullmatch(reason):
+        return refusal_text(found[1], fallback=found[2])
+    return reason
+
+
+def _month(text: str) -> date | None:
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        return None
+
+
+# A provider's name and message ids: for the operator (superusers), not the salon.
+PROVIDER_FIELDS = {"provider", "provider_message_id"}
+
+
+def _for_the_reader(request, fields):
+    return fields if request.user.is_superuser else [f for f in fields if f not in PROVIDER_FIELDS]
+
+
+def _status_choices():
+    from apps.bookings.models import BookingStatus
+
+    return BookingStatus.choices
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -64,22 +144,12 @@ class DeliveryAttemptInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def get_fields(self, request, obj=None):
+        return _for_the_reader(request, super().get_fields(request, obj))
+
     @admin.display(description=_("duration (ms)"))
     def duration(self, attempt: DeliveryAttempt) -> int:
         return attempt.duration_ms
-
-
-def _reason(reason: str) -> str:
-    """A skip reason's words in the reader's language; a provider's error as it came."""
-    return SkipReason(reason).label if reason in SkipReason.values else reason
-
-
-def _month(text: str) -> date | None:
-    try:
-        year, month = (int(part) for part in text.split("-"))
-        return date(year, month, 1)
-    except ValueError:
-        return None
 
 
 @admin.register(Notification)
@@ -105,18 +175,26 @@ class NotificationAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
         "status",
         "provider",
         "message",
-        "reason_text",
+        "reason_display",
         "provider_message_id",
         "delivery_status",
         "attempts",
-        "retry_until",
-        "created_at",
-        "updated_at",
-        "sent_at",
+        "retry_until_local",
+        "created_local_with_zone",
+        "updated_local",
+        "sent_local",
     ]
     fields = readonly_fields
     inlines = [DeliveryAttemptInline]
     actions = ["resend_failed"]
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        # Which provider carried a message is the operator's concern, not the salon's.
+        return filters if request.user.is_superuser else [f for f in filters if f != "provider"]
+
+    def get_fields(self, request, obj=None):
+        return _for_the_reader(request, super().get_fields(request, obj))
 
     @admin.display(description=_("created (salon time)"), ordering="created_at")
     def created_local(self, notification):
@@ -144,12 +222,40 @@ class NotificationAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
         return format_html('<a href="../../{}/change/">#{} ({})</a>', other.pk, other.pk, other.get_channel_display())
 
     @admin.display(description=_("reason"))
-    def reason_text(self, notification):
-        return _reason(notification.reason)
+    def reason_short(self, notification):
+        return notification_reason_html(notification.reason)
 
     @admin.display(description=_("reason"))
-    def reason_short(self, notification):
-        return Truncator(_reason(notification.reason)).chars(80) if notification.reason else ""
+    def reason_display(self, notification):
+        return notification_reason_html(notification.reason)
+
+    @admin.display(description=_("created at"))
+    def created_local_with_zone(self, notification):
+        return local_time(notification.created_at, notification.booking.salon.tz, with_zone=True)
+
+    @admin.display(description=_("updated at"))
+    def updated_local(self, notification):
+        return local_time(notification.updated_at, notification.booking.salon.tz, with_zone=True)
+
+    @admin.display(description=_("sent at"))
+    def sent_local(self, notification):
+        return local_time(notification.sent_at, notification.booking.salon.tz, with_zone=True)
+
+    @admin.display(description=_("retry until"))
+    def retry_until_local(self, notification):
+        return local_time(notification.retry_until, notification.booking.salon.tz, with_zone=True)
+
+    @admin.action(description=_("Resend failed notifications"), permissions=["view"])
+    def resend_failed(self, request, queryset):
+        results = Counter(notification_resend(notification=notification) for notification in queryset)
+        queued = results.pop(ResendResult.QUEUED, 0)
+        self.message_user(
+            request, gettext("Queued %(count)s failed notification(s) again.") % {"count": queued}, messages.SUCCESS
+        )
+        for result, count in sorted(results.items()):
+            outcome = RESEND_RESULT_TEXT.get(result, result)
+            text = gettext("Not queued: %(count)s (%(why)s).") % {"count": count, "why": outcome}
+            self.message_user(request, text, messages.WARNING)
 
     def get_urls(self):
         usage = path("usage/", self.admin_site.admin_view(self.usage_view), name="notifications_notification_usage")
@@ -178,14 +284,6 @@ class NotificationAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
         }
         return TemplateResponse(request, "admin/notifications/usage.html", context)
 
-    @admin.action(description=_("Resend failed notifications"), permissions=["view"])
-    def resend_failed(self, request, queryset):
-        results = Counter(notification_resend(notification=notification) for notification in queryset)
-        queued = results.pop(ResendResult.QUEUED, 0)
-        self.message_user(request, f"Queued {queued} failed notification(s) again.", messages.SUCCESS)
-        for result, count in sorted(results.items()):
-            self.message_user(request, f"Not queued: {count} ({RESEND_RESULT_TEXT[result]}).", messages.WARNING)
-
 
 class MinutesListField(forms.CharField):
     """Reminder offsets typed as "1440, 120" (minutes before the start)."""
@@ -198,7 +296,7 @@ class MinutesListField(forms.CharField):
         try:
             minutes = [int(part) for part in text.replace("،", ",").split(",") if part.strip()]
         except ValueError:
-            raise forms.ValidationError("Give whole minutes separated by commas, for example 1440, 120.") from None
+            raise forms.ValidationError(_("Give whole minutes separated by commas, for example 1440, 120.")) from None
         validate_reminder_offsets(minutes)
         return minutes
 
@@ -206,7 +304,8 @@ class MinutesListField(forms.CharField):
 class SalonNotificationSettingsForm(forms.ModelForm):
     reminder_offsets_minutes = MinutesListField(
         label=_("Reminders (minutes before the start)"),
-        help_text="For example 1440, 120: a day and two hours before. The staff member hears at the shortest.",
+        initial=default_reminder_offsets,
+        help_text=_("For example 1440, 120: a day and two hours before. The staff member hears at the shortest."),
     )
     # A link typed without a scheme is https (Django 6's default; said here to be explicit today).
     review_url = forms.URLField(label=_("Review link in the thank-you"), required=False, assume_scheme="https")
@@ -234,7 +333,41 @@ class SalonNotificationSettingsAdmin(SalonScopedAdmin):
     form = SalonNotificationSettingsForm
     list_display = ["salon", "reminder_offsets_minutes", "quiet_hours_start", "quiet_hours_end", "send_completed"]
 
+    # A manager has one salon and so one set of settings: the list, and "Add" once
+    # they exist, open them; before they exist "Add" shows the defaults in force.
+    # Their salon is not a choice (it is set on save).
+    def changelist_view(self, request, extra_context=None):
+        salon_id = managed_salon_id(request.user)
+        if salon_id is None:
+            return super().changelist_view(request, extra_context)
+        return HttpResponseRedirect(self._settings_url(salon_id))
+
+    def add_view(self, request, form_url="", extra_context=None):
+        salon_id = managed_salon_id(request.user)
+        existing = SalonNotificationSettings.objects.filter(salon_id=salon_id).first() if salon_id else None
+        if existing is not None:
+            return HttpResponseRedirect(
+                reverse("admin:notifications_salonnotificationsettings_change", args=[existing.pk])
+            )
+        return super().add_view(request, form_url, extra_context)
+
+    def _settings_url(self, salon_id: int) -> str:
+        existing = SalonNotificationSettings.objects.filter(salon_id=salon_id).first()
+        if existing is not None:
+            return reverse("admin:notifications_salonnotificationsettings_change", args=[existing.pk])
+        return reverse("admin:notifications_salonnotificationsettings_add")
+
+    def get_exclude(self, request, obj=None):
+        return ["salon"] if managed_salon_id(request.user) is not None else []
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return [f for f in fields if f != "salon"] if managed_salon_id(request.user) is not None else fields
+
     def save_model(self, request, obj, form, change):
+        salon_id = managed_salon_id(request.user)
+        if salon_id is not None:
+            obj.salon_id = salon_id
         super().save_model(request, obj, form, change)
         salon_reminders_replan(salon_id=obj.salon_id)
 
@@ -243,30 +376,37 @@ class SalonNotificationSettingsAdmin(SalonScopedAdmin):
 class InboundMessageAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
     """What people sent us: button replies (and what they did), STOP, text. Read-only."""
 
-    list_display = ["received_local", "sender", "action", "outcome", "text_short", "reason"]
+    list_display = ["received_local", "sender", "action", "outcome", "text_short", "reason_display"]
     list_filter = ["outcome", "action", "channel"]
     search_fields = ["phone", "text"]
     list_select_related = ["user", "salon"]
     ordering = ["-received_at", "-id"]
     fields = [
-        "received_at",
+        "received_with_zone",
         "channel",
         "provider",
         "provider_message_id",
-        "phone",
+        "phone_display",
         "user",
         "text",
         "button_text",
         "booking",
         "action",
         "outcome",
-        "reason",
+        "reason_display",
     ]
     readonly_fields = fields
+
+    def get_fields(self, request, obj=None):
+        return _for_the_reader(request, super().get_fields(request, obj))
 
     @admin.display(description=_("received (salon time)"), ordering="received_at")
     def received_local(self, message):
         return local_time(message.received_at, message.salon.tz if message.salon else None)
+
+    @admin.display(description=_("sender"))
+    def phone_display(self, message):
+        return phone_html(message.phone)
 
     @admin.display(description=_("sender"))
     def sender(self, message):
@@ -275,6 +415,16 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
     @admin.display(description=_("text"))
     def text_short(self, message):
         return Truncator(message.button_text or message.text).chars(80)
+
+    @admin.display(description=_("reason"))
+    def reason_display(self, message):
+        return inbound_reason_text(message)
+
+    @admin.display(description=_("received at"))
+    def received_with_zone(self, message):
+        if message.salon is None:
+            return local_time(message.received_at, None)
+        return local_time(message.received_at, message.salon.tz, with_zone=True)
 
 
 @admin.register(WhatsAppTemplate)

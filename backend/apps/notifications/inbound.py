@@ -20,7 +20,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.accounts.services.users import user_opt_out, user_whatsapp_reachable
 from apps.bookings.error_codes import BookingErrorCode
-from apps.bookings.models import Booking, BookingStatus
+from apps.bookings.models import Booking, BookingStatus, CancellationReason
 from apps.bookings.services import booking_attendance_confirm, booking_change_status
 from apps.common.channels import Channel
 from apps.common.errors import AppError
@@ -204,7 +204,7 @@ def _act(row: InboundMessage, token: ReplyToken, booking: Booking) -> None:
             booking = booking_attendance_confirm(actor=row.user, booking_id=booking.pk)
             _answer(row, booking, AnswerKind.KEPT)
         else:
-            reason = "Declined by the staff member (WhatsApp)." if token.action == ReplyAction.DECLINE else ""
+            reason = CancellationReason.STAFF_DECLINED if token.action == ReplyAction.DECLINE else ""
             booking_change_status(actor=row.user, booking_id=booking.pk, status=target, reason=reason)
             # The booking's own message (confirmed / cancelled, to both) is the answer.
     except AppError as exc:

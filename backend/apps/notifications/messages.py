@@ -1,7 +1,8 @@
 """Message texts: one per event, audience (customer or staff) and language.
 
 Placeholders: {service}, {salon}, {when} (local date and time), {customer},
-{previous_when} (reschedules only). The thank-you after a visit ends with the
+{previous_when} (reschedules only), {reason} (cancellations only: " (<words>)",
+fitted to the SMS budget, or nothing). The thank-you after a visit ends with the
 salon's review link when it has one, in place of its closing words (REVIEW_LINK).
 
 Each text is written to fit the SMS budget (test_segments.py): with service,
@@ -16,6 +17,7 @@ from enum import StrEnum
 from apps.accounts.models import Language
 from apps.notifications.models import Audience
 from apps.notifications.models import NotificationEvent as Event
+from integrations.messaging.segments import Encoding, sms_size
 
 
 class AnswerKind(StrEnum):
@@ -37,7 +39,7 @@ TEXTS: dict[tuple[str, str, str], str] = {
         "Your booking for {service} at {salon} on {when} is confirmed."
     ),
     (Event.BOOKING_CANCELLED, Audience.CUSTOMER, Language.ENGLISH): (
-        "Your booking for {service} at {salon} on {when} is cancelled."
+        "Your booking for {service} at {salon} on {when} is cancelled{reason}."
     ),
     (Event.BOOKING_RESCHEDULED, Audience.CUSTOMER, Language.ENGLISH): (
         "Your booking for {service} at {salon} moved from {previous_when} to {when}."
@@ -59,7 +61,7 @@ TEXTS: dict[tuple[str, str, str], str] = {
         "Appointment confirmed: {customer} for {service} at {salon} on {when}."
     ),
     (Event.BOOKING_CANCELLED, Audience.STAFF, Language.ENGLISH): (
-        "Appointment cancelled: {customer} for {service} at {salon} on {when}."
+        "Appointment cancelled: {customer} for {service} at {salon} on {when}{reason}."
     ),
     (Event.BOOKING_RESCHEDULED, Audience.STAFF, Language.ENGLISH): (
         "Appointment moved: {customer} for {service} at {salon}, from {previous_when} to {when}."
@@ -75,7 +77,7 @@ TEXTS: dict[tuple[str, str, str], str] = {
         "تم تأكيد حجزك لخدمة {service} في {salon} بتاريخ {when}."
     ),
     (Event.BOOKING_CANCELLED, Audience.CUSTOMER, Language.ARABIC): (
-        "تم إلغاء حجزك لخدمة {service} في {salon} بتاريخ {when}."
+        "تم إلغاء حجزك لخدمة {service} في {salon} بتاريخ {when}{reason}."
     ),
     (Event.BOOKING_RESCHEDULED, Audience.CUSTOMER, Language.ARABIC): (
         "تم نقل حجزك لخدمة {service} في {salon} من {previous_when} إلى {when}."
@@ -95,7 +97,7 @@ TEXTS: dict[tuple[str, str, str], str] = {
         "تم تأكيد موعد {customer} لخدمة {service} في {salon} بتاريخ {when}."
     ),
     (Event.BOOKING_CANCELLED, Audience.STAFF, Language.ARABIC): (
-        "تم إلغاء موعد {customer} لخدمة {service} في {salon} بتاريخ {when}."
+        "تم إلغاء موعد {customer} لخدمة {service} في {salon} بتاريخ {when}{reason}."
     ),
     (Event.BOOKING_RESCHEDULED, Audience.STAFF, Language.ARABIC): (
         "نقل موعد {customer} ({service}، {salon}) من {previous_when} إلى {when}."
@@ -109,6 +111,56 @@ UNNAMED_CUSTOMER = {Language.ENGLISH: "a customer", Language.ARABIC: "عميل"}
 # The thank-you's closing words, replaced by the review link when the salon has one.
 CLOSING = {Language.ENGLISH: " We hope to see you again soon.", Language.ARABIC: " نتطلع لرؤيتك مجدداً."}
 REVIEW_LINK = {Language.ENGLISH: " Review us: {review_url}", Language.ARABIC: " قيّمنا: {review_url}"}
+
+# A cancellation's reason, named in the cancelled texts as " (<words>)": a
+# CancellationReason code in the reader's language, or the words a person wrote.
+REASON_WORDS = {
+    Language.ENGLISH: {
+        "customer_request": "as requested",
+        "staff_unavailable": "staff member unavailable",
+        "salon_closed": "salon closed",
+        "staff_declined": "declined by the salon",
+        "duplicate": "booked twice",
+    },
+    Language.ARABIC: {
+        "customer_request": "بناءً على الطلب",
+        "staff_unavailable": "مقدم الخدمة غير متاح",
+        "salon_closed": "الصالون مغلق",
+        "staff_declined": "اعتذر الصالون عن الموعد",
+        "duplicate": "حجز مكرر",
+    },
+}
+# A cancelled text names its reason as far as the SMS budget allows: one GSM-7
+# segment in English, two UCS-2 segments in Arabic (integrations.messaging.segments).
+# The reason is cut with an ellipsis when longer, left out when fewer than
+# REASON_MIN_ROOM characters of it would be left, and left out of an English text
+# when written in characters GSM-7 lacks (one Arabic letter makes a 160-character
+# text three UCS-2 segments).
+SEGMENT_BUDGET = {Language.ENGLISH: 1, Language.ARABIC: 2}
+REASON_MIN_ROOM = 12
+
+
+def reason_words(reason: str, language: str) -> str:
+    """The reason as a reader reads it: a code's words in their language, or the
+    written words on one line."""
+    return REASON_WORDS[language].get(reason) or " ".join(reason.split())
+
+
+def _fitted_reason(text: str, words: str, language: str) -> str:
+    """`` (words)`` cut to fit ``text`` (composed without it) in the SMS budget, or ""."""
+    if not words:
+        return ""
+    encoding = sms_size(text).encoding  # a reason never turns a GSM-7 text into UCS-2
+    budget = SEGMENT_BUDGET[Language.ENGLISH if encoding == Encoding.GSM7 else Language.ARABIC]
+    ellipsis = "..." if encoding == Encoding.GSM7 else "…"
+    cuts = [words] + [
+        words[: n - len(ellipsis)].rstrip() + ellipsis for n in range(len(words) - 1, REASON_MIN_ROOM - 1, -1)
+    ]
+    for cut in cuts:
+        size = sms_size(f"{text} ({cut})")
+        if size.segments <= budget and size.encoding == encoding:
+            return f" ({cut})"
+    return ""
 
 
 def local_when(moment: datetime, tz) -> str:
@@ -124,6 +176,7 @@ def _values(*, language: str, booking, previous_start: datetime | None, review_u
         "previous_when": local_when(previous_start or booking.start, salon.tz),
         "customer": booking.customer.name or UNNAMED_CUSTOMER[language],
         "review_url": review_url,
+        "reason": reason_words(booking.cancellation_reason, language),
     }
 
 
@@ -145,9 +198,11 @@ def compose(
     text = TEXTS[(event, audience, language)]
     if event == Event.BOOKING_COMPLETED and review_url:
         text = text.removesuffix(CLOSING[language]) + REVIEW_LINK[language]
-    return text.format(
-        **_values(language=language, booking=booking, previous_start=previous_start, review_url=review_url)
-    )
+    values = _values(language=language, booking=booking, previous_start=previous_start, review_url=review_url)
+    if event == Event.BOOKING_CANCELLED:
+        # Named as far as the SMS budget allows (SEGMENT_BUDGET).
+        values["reason"] = _fitted_reason(text.format(**values | {"reason": ""}), values["reason"], language)
+    return text.format(**values)
 
 
 def template_for(
@@ -178,6 +233,8 @@ def template_for(
     kind = event
     if event == Event.BOOKING_COMPLETED and review_url:
         kind, order = f"{event}_review", [*order, "review_url"]
+    if event == Event.BOOKING_CANCELLED and values["reason"]:
+        kind, order = f"{event}_reason", [*order, "reason"]
     name = settings.WHATSAPP_TEMPLATES.get(f"{kind}:{audience}", f"{kind}_{audience}")
     return name, [values[key] for key in order]
 

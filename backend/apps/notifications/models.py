@@ -244,7 +244,7 @@ class DeliveryAttempt(models.Model):
         Notification, on_delete=models.CASCADE, related_name="delivery_attempts", verbose_name=_("notification")
     )
     number = models.PositiveIntegerField(
-        help_text="1 for the first call of this notification.", verbose_name=_("number")
+        help_text=_("1 for the first call of this notification."), verbose_name=_("number")
     )
     provider = models.CharField(max_length=32, verbose_name=_("provider"))
     started_at = models.DateTimeField(verbose_name=_("started at"))
@@ -363,11 +363,11 @@ def default_reminder_offsets() -> list[int]:
 
 def validate_reminder_offsets(value) -> None:
     if not isinstance(value, list) or not all(isinstance(m, int) and not isinstance(m, bool) for m in value):
-        raise ValidationError("Give a list of whole minutes, for example [1440, 120].")
+        raise ValidationError(_("Give a list of whole minutes, for example [1440, 120]."))
     if len(value) > 5:
-        raise ValidationError("At most five reminders per booking.")
+        raise ValidationError(_("At most five reminders per booking."))
     if len(set(value)) != len(value) or not all(5 <= m <= 30 * 24 * 60 for m in value):
-        raise ValidationError("Each reminder is between 5 minutes and 30 days before the start, without repeats.")
+        raise ValidationError(_("Each reminder is between 5 minutes and 30 days before the start, without repeats."))
 
 
 class SalonNotificationSettings(models.Model):
@@ -383,14 +383,14 @@ class SalonNotificationSettings(models.Model):
         _("reminders (minutes before the start)"),
         default=default_reminder_offsets,
         validators=[validate_reminder_offsets],
-        help_text="The customer gets one reminder at each; the staff member at the shortest.",
+        help_text=_("The customer gets one reminder at each; the staff member at the shortest."),
     )
     quiet_hours_start = models.TimeField(
-        default=time(22, 0), help_text="Salon local time.", verbose_name=_("quiet hours start")
+        default=time(22, 0), help_text=_("Salon local time."), verbose_name=_("quiet hours start")
     )
     quiet_hours_end = models.TimeField(
         default=time(8, 0),
-        help_text="Salon local time. Equal to the start: no quiet hours.",
+        help_text=_("Salon local time. Equal to the start: no quiet hours."),
         verbose_name=_("quiet hours end"),
     )
     send_completed = models.BooleanField(_("send the thank-you after a visit"), default=True)
@@ -501,7 +501,11 @@ class InboundMessage(models.Model):
         indexes = [models.Index(fields=["salon", "-received_at"], name="inbound_salon_received")]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} from {self.phone}: {self.button_text or self.text[:40]}"
+        return _("%(channel)s from %(phone)s: %(text)s") % {
+            "channel": self.get_channel_display(),
+            "phone": f"\u2066{self.phone}\u2069",
+            "text": self.button_text or self.text[:40],
+        }
 
 
 class ConsentSource(models.TextChoices):

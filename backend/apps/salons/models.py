@@ -7,12 +7,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value!r} is not a known time zone (e.g. Asia/Riyadh).")
+        raise ValidationError(_("%(zone)s is not a known time zone (for example Asia/Riyadh).") % {"zone": repr(value)})
 
 
 def default_time_zone() -> str:
@@ -34,7 +35,7 @@ class Salon(models.Model):
         ordering = ["name", "id"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name(get_language() or "en")
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -64,7 +65,7 @@ class Service(models.Model):
     buffer_minutes = models.PositiveSmallIntegerField(
         default=0,
         validators=[MaxValueValidator(MAX_BUFFER_MINUTES)],
-        help_text="Time kept free after each appointment (cleaning, preparation).",
+        help_text=_("Time kept free after each appointment (cleaning, preparation)."),
         verbose_name=_("buffer (minutes)"),
     )
     is_active = models.BooleanField(default=True, verbose_name=_("is active"))
@@ -73,7 +74,7 @@ class Service(models.Model):
         related_name="services_performed",
         blank=True,
         limit_choices_to={"role__in": ["staff", "manager"]},
-        help_text="Staff members of this salon who perform the service.",
+        help_text=_("Staff members of this salon who perform the service."),
         verbose_name=_("staff members"),
     )
 
@@ -93,7 +94,8 @@ class Service(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.salon})"
+        language = get_language() or "en"
+        return f"{self.display_name(language)} ({self.salon.display_name(language)})"
 
     def display_name(self, language: str) -> str:
         return self.name_ar if language == "ar" and self.name_ar else self.name
@@ -130,7 +132,7 @@ class WorkingHours(models.Model):
             models.CheckConstraint(
                 condition=models.Q(end_time__gt=models.F("start_time")),
                 name="working_hours_end_after_start",
-                violation_error_message="End time must be after start time.",
+                violation_error_message=_("End time must be after start time."),
             ),
         ]
 
@@ -143,7 +145,7 @@ class SalonClosure(models.Model):
 
     salon = models.ForeignKey(Salon, on_delete=models.CASCADE, related_name="closures", verbose_name=_("salon"))
     start_date = models.DateField(verbose_name=_("start date"))
-    end_date = models.DateField(help_text="Last closed day (inclusive).", verbose_name=_("end date"))
+    end_date = models.DateField(help_text=_("Last closed day (inclusive)."), verbose_name=_("end date"))
     reason = models.CharField(max_length=120, blank=True, verbose_name=_("reason"))
 
     class Meta:
@@ -154,12 +156,17 @@ class SalonClosure(models.Model):
             models.CheckConstraint(
                 condition=models.Q(end_date__gte=models.F("start_date")),
                 name="closure_end_not_before_start",
-                violation_error_message="The last closed day cannot be before the first.",
+                violation_error_message=_("The last closed day cannot be before the first."),
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.salon} closed {self.start_date}..{self.end_date} {self.reason}".strip()
+        text = _("%(salon)s closed %(first)s to %(last)s") % {
+            "salon": self.salon,
+            "first": self.start_date.isoformat(),
+            "last": self.end_date.isoformat(),
+        }
+        return f"{text} {self.reason}".strip()
 
 
 class StaffTimeOff(models.Model):
@@ -180,9 +187,13 @@ class StaffTimeOff(models.Model):
             models.CheckConstraint(
                 condition=models.Q(end__gt=models.F("start")),
                 name="time_off_end_after_start",
-                violation_error_message="End must be after start.",
+                violation_error_message=_("End must be after start."),
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.staff} off {self.start:%Y-%m-%d %H:%M}..{self.end:%Y-%m-%d %H:%M}"
+        return _("%(staff)s off %(start)s to %(end)s") % {
+            "staff": self.staff,
+            "start": f"{timezone.localtime(self.start):%Y-%m-%d %H:%M}",
+            "end": f"{timezone.localtime(self.end):%Y-%m-%d %H:%M}",
+        }

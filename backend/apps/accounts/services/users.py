@@ -1,9 +1,10 @@
 from django.db import transaction
 
 from apps.accounts.error_codes import AccountErrorCode
-from apps.accounts.models import Language, User
+from apps.accounts.models import Language, Role, User
 from apps.common.channels import Channel
 from apps.common.errors import InvalidInput
+from apps.common.phones import normalize_mobile
 
 
 @transaction.atomic
@@ -56,3 +57,38 @@ def user_whatsapp_unreachable(*, user_id: int, until) -> None:
 def user_whatsapp_reachable(*, user_id: int) -> None:
     """The person wrote to us on WhatsApp, or a WhatsApp message reached them: try it again."""
     User.objects.filter(pk=user_id, whatsapp_unreachable_until__isnull=False).update(whatsapp_unreachable_until=None)
+
+
+@transaction.atomic
+def customer_for_phone(*, phone: str, name: str = "", language: str = Language.ARABIC) -> User:
+    """The customer with this phone (any form people write it in), made on the spot
+    when there is none: a walk-in or a caller at the front desk, who may never
+    have logged in. An existing customer keeps their language, and their name
+    unless they had none. A staff member's or manager's phone is not a customer's
+    (400), nor is a disabled account's."""
+    e164 = normalize_mobile(phone)
+    if language not in Language.values:
+        raise InvalidInput("Language must be 'ar' or 'en'.", code=AccountErrorCode.INVALID_LANGUAGE)
+    user, created = User.objects.get_or_create(
+        phone=e164, defaults={"role": Role.CUSTOMER, "name": name.strip(), "preferred_language": language}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        return user
+    if user.role != Role.CUSTOMER:
+        raise InvalidInput(
+            "This phone number belongs to a staff member or manager, not a customer.",
+            code=AccountErrorCode.PHONE_NOT_A_CUSTOMER,
+            fields={"phone": ["Not a customer's phone number."]},
+        )
+    if not user.is_active:
+        raise InvalidInput(
+            "This customer's account is disabled.",
+            code=AccountErrorCode.ACCOUNT_DISABLED,
+            fields={"phone": ["Disabled account."]},
+        )
+    if name.strip() and not user.name:
+        user.name = name.strip()
+        user.save(update_fields=["name"])
+    return user

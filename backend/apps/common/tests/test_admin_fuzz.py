@@ -19,12 +19,14 @@ LISTS = [
     "/admin/salons/stafftimeoff/",
     "/admin/salons/salonclosure/",
     "/admin/accounts/user/",
+    "/admin/bookings/booking/day/",
+    "/admin/bookings/booking/desk/book/",
 ]
 PARAMETERS = [
     "q", "o", "p", "e", "day", "status", "status__exact", "event__exact", "channel__exact", "provider__exact",
     "outcome__exact", "action__exact", "weekday__exact", "is_active__exact", "role__exact", "salon__id__exact",
     "booking__salon__id__exact", "staff__salon__id__exact", "start__gte", "created_at__lt", "id__in", "pk",
-    "all", "_changelist_filters", "customer__phone",
+    "all", "_changelist_filters", "customer__phone", "date", "cancelled", "salon", "staff", "service", "start",
 ]  # fmt: skip
 VALUES = st.one_of(
     st.text(max_size=40),

@@ -27,8 +27,8 @@ def test_times_are_the_salons_with_the_zone_named(client, alpha):
     detail = client.get(f"/admin/bookings/booking/{alpha.booking.pk}/change/").content.decode()
 
     assert "2026-03-01 10:07" in listing and "7:07" not in listing
-    assert 'Times are salon time: <bdi dir="ltr">Asia/Riyadh</bdi>' in listing
-    assert "2026-03-01 10:07 (Asia/Riyadh)" in detail
+    assert "Times are salon time: Riyadh time" in listing and "Asia/Riyadh" not in listing
+    assert '<bdi dir="ltr">2026-03-01 10:07</bdi> (Riyadh time)' in detail
 
 
 def test_today_is_the_salons_day(client, alpha, time_machine):
@@ -67,3 +67,15 @@ def test_login_with_the_national_form_of_the_phone(client, alpha):
 
     wrong = client.post("/admin/login/", {"username": "0541100001", "password": "nope"})
     assert wrong.status_code == 200 and "correct" in wrong.content.decode()
+
+
+def test_the_day_view_is_in_salon_time_and_arabic_right_to_left(client, alpha):
+    alpha.manager.preferred_language = "ar"
+    alpha.manager.save()
+    client.force_login(alpha.manager)
+
+    page = client.get("/admin/bookings/booking/day/", {"date": "2026-03-01"}).content.decode()
+
+    assert '<html lang="ar" dir="rtl">' in page and "اليوم حسب الموظف" in page
+    assert "الأوقات حسب توقيت الرياض" in page and "Asia/Riyadh" not in page
+    assert '<bdi dir="ltr">10:00–10:30</bdi>' in page  # the world's booking, 07:00 UTC

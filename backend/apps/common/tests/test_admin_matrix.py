@@ -97,10 +97,17 @@ def world(now, django_user_model):
     return objects, people
 
 
+# A manager's message settings are one row: the list and "Add" open it (a redirect to their own).
+ONE_PER_SALON = {"notifications.salonnotificationsettings"}
+
+
 def _expected(label: str, operation: str, actor: str) -> int | str:
-    """The status, or "listed" / "absent" for the object on the list page."""
+    """The status, "listed" / "absent" for the object on the list page, or "own"
+    (a redirect to the manager's own salon's row)."""
     if actor in ("staff", "customer"):
         return 302  # to the admin's login page
+    if label in ONE_PER_SALON and operation in ("list", "add") and actor in ("manager", "other_manager"):
+        return "own"
     if actor == "superuser":
         return 403 if operation in NOWHERE.get(label, set()) else ("listed" if operation == "list" else 200)
     allowed = MANAGER[label][("list", "view", "add", "delete").index(operation)]
@@ -136,6 +143,10 @@ def test_admin_access(client, world, label, operation, actor):
     response = client.get(url)
 
     expected = _expected(label, operation, actor)
+    if expected == "own":
+        own = type(obj).objects.get(salon=people[actor].salon)
+        assert response.status_code == 302 and response["Location"] == f"{base}{own.pk}/change/"
+        return
     if expected in ("listed", "absent"):
         assert response.status_code == 200
         shown = list(response.context["cl"].result_list)
@@ -180,3 +191,44 @@ def test_admin_actions(client, world, django_capture_on_commit_callbacks, label,
     assert acted == allowed, (actor, response.status_code)
     if actor in ("staff", "customer"):
         assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+# --- the front desk's pages (apps/bookings/admin_desk.py) ------------------------------------------
+DESK_PAGES = ["day", "book", "move", "cancel"]
+DESK_ACTORS = [*ACTORS, "staff_with_admin_access"]
+# page -> what each kind of person gets. The other salon's manager has a day and a desk
+# of their own salon (200) and does not see this salon's booking (404); a staff member
+# with admin access sees their own column (200) and may change nothing (403).
+DESK = {
+    "day": {"manager": 200, "other_manager": 200, "superuser": 200, "staff_with_admin_access": 200},
+    "book": {"manager": 200, "other_manager": 200, "superuser": 200, "staff_with_admin_access": 403},
+    "move": {"manager": 200, "other_manager": 404, "superuser": 200, "staff_with_admin_access": 403},
+    "cancel": {"manager": 200, "other_manager": 404, "superuser": 200, "staff_with_admin_access": 403},
+}
+DESK_CELLS = [(page, actor) for page in DESK_PAGES for actor in DESK_ACTORS]
+
+
+@pytest.mark.parametrize(("page", "actor"), DESK_CELLS, ids=["-".join(cell) for cell in DESK_CELLS])
+def test_front_desk_access(client, world, page, actor):
+    objects, people = world
+    booking = objects["bookings.booking"]
+    if actor == "staff_with_admin_access":
+        people[actor] = booking.staff
+        booking.staff.is_staff = True
+        booking.staff.save()
+    client.force_login(people[actor])
+    url = {
+        "day": "/admin/bookings/booking/day/",
+        "book": "/admin/bookings/booking/desk/book/",
+        "move": f"/admin/bookings/booking/{booking.pk}/move/",
+        "cancel": f"/admin/bookings/booking/{booking.pk}/cancel/",
+    }[page]
+
+    response = client.get(url)
+
+    expected = DESK[page].get(actor, 302)  # without admin access: the login page
+    assert response.status_code == expected, (url, response.status_code)
+    if expected == 302:
+        assert response["Location"].startswith("/admin/login/")
+    if expected in (403, 404):
+        assert b"<html" in response.content.lower()

@@ -144,9 +144,12 @@ def test_closures_time_off_messages_and_settings_are_the_managers_salons_only(as
               "salonnotificationsettings": beta.settings}[model]  # fmt: skip
     app = "notifications" if model in ("inboundmessage", "salonnotificationsettings") else "salons"
 
-    listed = as_manager_a.get(f"/admin/{app}/{model}/")
+    listed = as_manager_a.get(f"/admin/{app}/{model}/", follow=True)
 
-    assert listed.status_code == 200 and _listed(listed) == [mine]
+    if model == "salonnotificationsettings":  # one per salon: the list opens the manager's own
+        assert listed.redirect_chain == [(f"/admin/{app}/{model}/{mine.pk}/change/", 302)]
+    else:
+        assert listed.status_code == 200 and _listed(listed) == [mine]
     assert as_manager_a.get(f"/admin/{app}/{model}/{mine.pk}/change/").status_code == 200
     assert as_manager_a.get(f"/admin/{app}/{model}/{theirs.pk}/change/").status_code == 404
 
@@ -257,3 +260,18 @@ def test_service_changes_by_a_manager_stay_in_their_salon(as_manager_a, worlds):
 
     assert response.status_code == 302
     assert Service.objects.get(name="Beard trim").salon == alpha.salon
+
+
+def test_the_front_desk_shows_and_changes_only_the_managers_salon(as_manager_a, worlds):
+    alpha, beta = worlds
+
+    day = as_manager_a.get("/admin/bookings/booking/day/", {"date": "2026-03-01"}).context["sheet"]
+    shown = [block.booking for column in day.columns for block in column.blocks if block.booking]
+
+    assert day.salon == alpha.salon and shown == [alpha.booking]
+    assert [column.staff for column in day.columns] == [alpha.staff]
+    for action in ("move", "cancel"):
+        assert as_manager_a.get(f"/admin/bookings/booking/{beta.booking.pk}/{action}/").status_code == 404
+        assert as_manager_a.post(f"/admin/bookings/booking/{beta.booking.pk}/{action}/", {}).status_code == 404
+    beta.booking.refresh_from_db()
+    assert beta.booking.status == "pending"

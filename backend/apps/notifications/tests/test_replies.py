@@ -113,7 +113,7 @@ def test_a_staff_members_decline_cancels_with_a_reason(api, now, whatsapp, webho
 
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CANCELLED
-    assert booking.cancellation_reason == "Declined by the staff member (WhatsApp)."
+    assert booking.cancellation_reason == "staff_declined"
     assert _rows(booking, "booking_cancelled").count() == 2
 
 

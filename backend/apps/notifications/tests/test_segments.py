@@ -100,25 +100,38 @@ def _booking(names):
         service=_Named(names["service"]),
         customer=SimpleNamespace(name=names["customer"]),
         start=datetime(2026, 3, 1, 10, 0, tzinfo=RIYADH),
+        cancellation_reason="",
     )
+
+
+# A cancellation names its reason (a usual one in the reader's words, or what a person wrote).
+REASONS = ["", "salon_closed", "The stylist is ill today and nobody else can take this appointment, sorry"]
 
 
 def _every_text():
     for event, audience, language in TEXTS:
-        for review_url in ("", REVIEW_URL) if event == NotificationEvent.BOOKING_COMPLETED else ("",):
-            yield event, audience, language, review_url
+        extras = [""]
+        if event == NotificationEvent.BOOKING_COMPLETED:
+            extras = ["", REVIEW_URL]
+        elif event == NotificationEvent.BOOKING_CANCELLED:
+            extras = REASONS
+        for extra in extras:
+            yield event, audience, language, extra
 
 
-@pytest.mark.parametrize(("event", "audience", "language", "review_url"), list(_every_text()))
-def test_every_built_in_text_fits_its_sms_budget(settings, event, audience, language, review_url):
+@pytest.mark.parametrize(("event", "audience", "language", "extra"), list(_every_text()))
+def test_every_built_in_text_fits_its_sms_budget(settings, event, audience, language, extra):
     settings.PUBLIC_BASE_URL = "https://api.salon.example"  # the opt-out link of promotional SMS
     names = NAMES[language]
     assert all(len(name) == 25 for name in names.values())
+    booking = _booking(names)
+    review_url = extra if event == NotificationEvent.BOOKING_COMPLETED else ""
+    booking.cancellation_reason = extra if event == NotificationEvent.BOOKING_CANCELLED else ""
     text = compose(
         event=event,
         audience=audience,
         language=language,
-        booking=_booking(names),
+        booking=booking,
         previous_start=datetime(2026, 3, 2, 11, 30, tzinfo=RIYADH),
         review_url=review_url,
     )
