@@ -198,6 +198,34 @@ def test_a_disabled_account_cannot_log_in(api, now, messages):
     assert response.json()["code"] == "account_disabled"
 
 
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+EASTERN_ARABIC_INDIC = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")  # Persian and Urdu keyboards
+
+
+@pytest.mark.parametrize("digits", [ARABIC_INDIC, EASTERN_ARABIC_INDIC], ids=["arabic-indic", "eastern-arabic-indic"])
+def test_a_code_typed_in_arabic_digits_logs_in(api, now, messages, digits):
+    api.post(REQUEST, {"phone": "0501234567".translate(digits)})
+    code = _code_from(messages())
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+
+    refused = api.post(VERIFY, {"phone": "0501234567", "code": wrong.translate(digits)})
+    verified = api.post(VERIFY, {"phone": "0501234567".translate(digits), "code": code.translate(digits)})
+
+    assert (refused.status_code, refused.json()["code"]) == (400, "invalid_code")
+    assert verified.status_code == 200, verified.json()
+    assert verified.json()["access"] and User.objects.filter(phone="+966501234567").exists()
+    assert OneTimeCode.objects.get().failed_attempts == 1  # the wrong one only
+
+
+def test_digit_like_characters_are_malformed_and_cost_no_attempt(api, now, messages):
+    api.post(REQUEST, {"phone": "0501234567"})
+
+    superscripts = api.post(VERIFY, {"phone": "0501234567", "code": "¹²³⁴⁵⁶"})
+
+    assert (superscripts.status_code, superscripts.json()["code"]) == (400, "invalid_code")
+    assert OneTimeCode.objects.get().failed_attempts == 0
+
+
 @pytest.mark.parametrize("code", ["12345", "abcdef", "1234567", ""])
 def test_malformed_code_is_a_400(api, now, code):
     response = api.post(VERIFY, {"phone": "0501234567", "code": code})
