@@ -71,6 +71,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# A CSRF refusal under /api/ is the API's JSON 403; the admin keeps Django's page.
+CSRF_FAILURE_VIEW = "apps.common.exceptions.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -80,6 +80,40 @@ def test_unknown_api_paths_are_json_404s(client, settings, db, debug, path):
     assert response.json()["code"] == "not_found"
 
 
+@pytest.mark.parametrize("session", [False, True], ids=["anonymous", "with-session-cookie"])
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+@pytest.mark.parametrize("path", ["/api/nope/", "/api/nope", "/api/bookings/1/extra/"])
+def test_unknown_api_paths_are_json_404s_for_every_method_with_csrf_checks(db, session, method, path):
+    """A browser-like client (CSRF enforced, maybe an admin session cookie) gets the
+    API's 404, not Django's HTML CSRF page."""
+    from django.test import Client
+
+    from apps.common.tests.factories import UserFactory
+
+    client = Client(enforce_csrf_checks=True)
+    if session:
+        client.force_login(UserFactory(is_staff=True))
+
+    response = client.generic(method, path, b'{"status": "confirmed"}', content_type="application/json")
+
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert response.json() == {"code": "not_found", "message": "Not found.", "fields": {}}
+
+
+@pytest.mark.urls("apps.common.tests.urls_failing")
+def test_a_csrf_refusal_under_api_is_json_and_the_admins_stays_a_page(db):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+
+    api = client.post("/api/plain-form/", {"x": "1"})
+    admin = client.post("/admin/login/", {"username": "0500000001", "password": "x"})
+
+    assert api.status_code == 403 and api["Content-Type"] == "application/json"
+    assert api.json()["code"] == "csrf_failed"
+    assert admin.status_code == 403 and b"<html" in admin.content.lower()
+
+
 @pytest.mark.urls("apps.common.tests.urls_failing")
 @pytest.mark.parametrize("debug", [False, True])
 def test_a_bug_under_api_is_a_json_500_in_every_mode(client, settings, db, debug, caplog):
