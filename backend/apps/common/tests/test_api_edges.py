@@ -3,8 +3,13 @@ unknown paths, bugs, outages, expired tokens."""
 
 import hashlib
 import hmac
+import json
+import re
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from apps.common.tests.factories import BookingFactory
 
@@ -52,6 +57,100 @@ def test_a_signed_but_deeply_nested_whatsapp_body_is_a_400(client, settings, db)
 
     assert (response.status_code, response.json()["code"]) == (400, "parse_error")
     assert (unsigned.status_code, unsigned.json()["code"]) == (403, "invalid_signature")
+
+
+LONE_SURROGATE = "\\ud800"  # as a JSON escape: valid JSON, not valid text (no UTF-8 for it)
+
+
+@pytest.mark.parametrize(
+    ("method", "where", "field"),
+    [
+        ("PATCH", "me", "preferred_language"),
+        ("PATCH", "me", "preferred_channel"),
+        ("PATCH", "booking", "status"),
+    ],
+)
+def test_a_lone_surrogate_in_a_choice_field_is_a_400(api, now, customer, method, where, field):
+    client = api.as_user(customer).client
+    path = "/api/me/" if where == "me" else f"/api/bookings/{BookingFactory(customer=customer).pk}/"
+    body = f'{{"{field}": "{LONE_SURROGATE}"}}'.encode()
+
+    response = client.generic(method, path, body, content_type="application/json")
+
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["code"] == "parse_error" and "surrogate" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/auth/otp/request/", '{"phone": "050%s"}'),
+        ("POST", "/api/bookings/", '{"service": 1, "staff": 1, "start": "2026-03-01T10:00:00+03:00", "note": "%s"}'),
+        ("PATCH", "/api/me/", '{"name": "Chris %s"}'),
+        ("PATCH", "/api/me/", '{"%s": "a key"}'),
+        ("PATCH", "/api/me/", '{"name": ["nested", {"deeper": "%s"}]}'),
+        ("POST", "/api/auth/logout/", '{"refresh": "%s"}'),
+        ("POST", "/api/auth/token/refresh/", '{"refresh": "x%s"}'),
+        ("PATCH", "/api/me/", '{"name": "\\udfff low half alone"}'),
+        ("PATCH", "/api/me/", '{"name": "\\ude00\\ud83d halves swapped"}'),
+    ],
+)
+def test_a_lone_surrogate_anywhere_in_a_json_body_is_a_400(api, now, customer, method, path, body):
+    client = api.as_user(customer).client
+    raw = body.replace("%s", LONE_SURROGATE).encode()
+
+    response = client.generic(method, path, raw, content_type="application/json")
+
+    assert (response.status_code, response.json()["code"]) == (400, "parse_error"), response.content[:300]
+    customer.refresh_from_db()
+    assert customer.name == "Chris"
+
+
+JSON_WITH_SURROGATES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(st.characters(categories=["Cs", "Ll", "Nd"]), max_size=5),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.text(st.characters(categories=["Cs", "Ll"]), max_size=4), children, max_size=3),
+    max_leaves=8,
+)
+
+
+def _holds_a_lone_surrogate(document) -> bool:
+    # A high half followed by a low half is one character once decoded: not lone.
+    decoded = json.loads(json.dumps(document))
+    return re.search("[\ud800-\udfff]", json.dumps(decoded, ensure_ascii=False)) is not None
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("PATCH", "/api/me/"),
+        ("POST", "/api/bookings/"),
+        ("POST", "/api/auth/otp/verify/"),
+        ("POST", "/api/auth/token/refresh/"),
+    ],
+)
+def test_any_json_holding_a_lone_surrogate_is_a_400_never_a_500(api, now, customer, method, path):
+    client = api.as_user(customer).client
+    client.raise_request_exception = False
+
+    @hypothesis_settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(document=JSON_WITH_SURROGATES.filter(_holds_a_lone_surrogate))
+    def check(document):
+        body = json.dumps(document).encode()  # ASCII: each surrogate as its \uXXXX escape
+
+        response = client.generic(method, path, body, content_type="application/json")
+
+        assert (response.status_code, response.json()["code"]) == (400, "parse_error"), (document, response.content)
+
+    check()
+
+
+def test_a_surrogate_pair_is_the_character_it_encodes(api, customer):
+    client = api.as_user(customer).client
+
+    response = client.generic("PATCH", "/api/me/", b'{"name": "Chris \\ud83d\\ude00"}', content_type="application/json")
+
+    assert response.status_code == 200 and response.json()["name"] == "Chris 😀"
 
 
 @pytest.mark.parametrize("debug", [False, True])
