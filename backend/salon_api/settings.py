@@ -198,6 +198,10 @@ STORAGES = {
 
 # Request size: booking and login bodies are tiny; refuse anything large early.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
+# Provider webhooks (/api/webhooks/) take more: Meta batches up to 1,000 updates in
+# one signed body and documents payloads of up to 3 MB. A refused batch is retried
+# and then dropped, so the limit follows the provider, not our own clients.
+WEBHOOK_MAX_BODY_SIZE = env_int("WEBHOOK_MAX_BODY_SIZE", 3 * 1024 * 1024)
 
 CACHES = {
     "default": (

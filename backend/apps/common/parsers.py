@@ -1,8 +1,10 @@
-"""JSON bodies with a size limit, and only text that is text.
+"""Request bodies with a size limit, and JSON with only text that is text.
 
 DRF's parser reads the request stream itself, so Django's
 DATA_UPLOAD_MAX_MEMORY_SIZE never applies to API bodies; this parser reads at
 most that many bytes (plus one, to notice more) whatever Content-Length says.
+Provider webhooks read theirs with ``read_limited_body`` / ``read_limited_form``
+under their own, larger limit (WEBHOOK_MAX_BODY_SIZE): providers batch reports.
 
 JSON may escape half of a UTF-16 surrogate pair on its own (``"\\ud800"``): valid
 JSON, but no character, with no UTF-8 form. Such a string cannot be stored,
@@ -15,6 +17,7 @@ import json
 import re
 
 from django.conf import settings
+from django.http import QueryDict
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
@@ -39,21 +42,48 @@ class LoneSurrogate(ValueError):
     """A JSON string holds half a surrogate pair: not text."""
 
 
-def parse_json(text: str | bytes):
-    """``json.loads`` that raises ``LoneSurrogate`` (a ValueError) for a lone
-    surrogate anywhere in the document, naming where it is."""
+def parse_json(text: str | bytes, *, lone_surrogates: str = "refuse"):
+    """``json.loads`` for bodies from outside. A lone surrogate anywhere in the
+    document raises ``LoneSurrogate`` (a ValueError) naming where it is, or, with
+    ``lone_surrogates="replace"`` (signed provider bodies: the sender cannot mend
+    them, and a refusal is retried for hours), becomes U+FFFD as a UTF-8 decoder would."""
     if isinstance(text, bytes):
         text = text.decode("utf-8")
     value = json.loads(text)
-    if _SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text):
-        found = _lone_surrogate(value)
-        if found:
-            place, char = found
-            raise LoneSurrogate(
-                f"a lone surrogate (U+{ord(char):04X}) {place} is not text: send characters, "
-                "or both halves of a surrogate pair"
-            )
+    if not (_SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text)):
+        return value
+    if lone_surrogates == "replace":
+        return _replace_lone_surrogates(value)
+    found = _lone_surrogate(value)
+    if found:
+        place, char = found
+        raise LoneSurrogate(
+            f"a lone surrogate (U+{ord(char):04X}) {place} is not text: send characters, "
+            "or both halves of a surrogate pair"
+        )
     return value
+
+
+def _replace_lone_surrogates(document):
+    """``document`` with U+FFFD for every lone surrogate, containers mended in place."""
+
+    def mended(value):
+        return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            for key in [key for key in value if _SURROGATE.search(key)]:
+                value[mended(key)] = value.pop(key)
+            for key, item in value.items():
+                value[key] = mended(item)
+                pending.append(item)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                value[index] = mended(item)
+                pending.append(item)
+    return mended(document)
 
 
 def _lone_surrogate(document) -> tuple[str, str] | None:
@@ -79,6 +109,30 @@ def _lone_surrogate(document) -> tuple[str, str] | None:
 
 def _printable(key: str) -> str:
     return key if len(key) <= 40 else f"{key[:40]}..."
+
+
+def read_limited_body(request, *, limit: int) -> bytes:
+    """The raw body of ``request`` (Django's or DRF's), at most ``limit`` bytes, else
+    ``RequestTooLarge`` (413). Read from the request's stream, so that a view may take
+    more than DATA_UPLOAD_MAX_MEMORY_SIZE, which ``request.body`` enforces."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise RequestTooLarge()
+    raw = request.read(limit + 1)
+    if len(raw) > limit:
+        raise RequestTooLarge()
+    return raw
+
+
+def read_limited_form(request, *, limit: int) -> QueryDict:
+    """The parameters of a form-encoded body of at most ``limit`` bytes (413 beyond);
+    a body of any other type reads as no parameters, as ``request.POST`` does."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        return QueryDict()
+    return QueryDict(read_limited_body(request, limit=limit), encoding=request.encoding or settings.DEFAULT_CHARSET)
 
 
 class LimitedJSONParser(JSONParser):

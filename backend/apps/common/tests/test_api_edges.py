@@ -153,6 +153,37 @@ def test_a_surrogate_pair_is_the_character_it_encodes(api, customer):
     assert response.status_code == 200 and response.json()["name"] == "Chris 😀"
 
 
+def test_a_signed_whatsapp_body_with_a_lone_surrogate_is_kept_with_a_replacement_character(
+    client, settings, now, customer
+):
+    """Meta cannot mend its body and retries a refusal for hours: the text keeps
+    U+FFFD where the lone half was, and the rest of the batch is recorded."""
+    from apps.common.tests.factories import NotificationFactory
+    from apps.notifications.models import InboundMessage
+
+    settings.WHATSAPP_APP_SECRET = "app-secret"
+    sent = NotificationFactory(
+        booking=BookingFactory(customer=customer), status="sent", channel="whatsapp", provider="whatsapp_cloud"
+    )
+    sent.provider_message_id = "wamid.OUT1"
+    sent.save()
+    sender = customer.phone.lstrip("+")
+    value = (
+        f'{{"messages":[{{"id":"wamid.IN1","from":"{sender}","timestamp":"1772341200","type":"text",'
+        f'"text":{{"body":"hi {LONE_SURROGATE} \\ud83d\\ude00"}}}}],'
+        '"statuses":[{"id":"wamid.OUT1","status":"delivered","timestamp":"1772341210"}]}'
+    )
+    raw = f'{{"entry":[{{"id":"W","changes":[{{"field":"messages","value":{value}}}]}}]}}'.encode()
+    signature = "sha256=" + hmac.new(b"app-secret", raw, hashlib.sha256).hexdigest()
+
+    response = _post_raw(client, "/api/webhooks/whatsapp/", raw, HTTP_X_HUB_SIGNATURE_256=signature)
+
+    assert response.status_code == 200 and response.json() == {"received": 2}
+    assert InboundMessage.objects.get().text == "hi \ufffd 😀"
+    sent.refresh_from_db()
+    assert sent.delivery_status == "delivered"
+
+
 @pytest.mark.parametrize("debug", [False, True])
 def test_a_post_without_the_trailing_slash_is_served_not_redirected(
     api, now, settings, customer, haircut, stylist, debug
