@@ -374,7 +374,11 @@ WHATSAPP_TEMPLATES = json.loads(env_str("WHATSAPP_TEMPLATES", "{}"))
 
 # --- Observability -------------------------------------------------------------
 # GET /metrics (Prometheus). With a token set, only `Authorization: Bearer <token>` may read it.
-METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_TOKEN = env_str("METRICS_TOKEN")  # required in production (check salon.E001)
+# The database and broker gauges are read at most once per this many seconds per process.
+METRICS_CACHE_SECONDS = float(env_str("METRICS_CACHE_SECONDS", "5"))
+# How long a scrape waits for the broker's queue depth (-1 when it does not answer).
+METRICS_BROKER_TIMEOUT_SECONDS = float(env_str("METRICS_BROKER_TIMEOUT_SECONDS", "0.5"))
 # Error reporting to Sentry (or a compatible service) when a DSN is given.
 SENTRY_DSN = env_str("SENTRY_DSN")
 if SENTRY_DSN:
