@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "apps.common",
     "apps.accounts",
     "apps.salons",
@@ -107,6 +108,8 @@ MIDDLEWARE = [
     "apps.common.middleware.AdminLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, inside AdminLocaleMiddleware: its lockout page is in the admin's language.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "salon_api.urls"
@@ -163,8 +166,31 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-# The admin's login takes a phone in any form the API accepts (0500000001, +966...).
-AUTHENTICATION_BACKENDS = ["apps.accounts.backends.PhoneBackend"]
+# The admin's login takes a phone in any form the API accepts (0500000001, +966...);
+# axes first refuses a login that is locked out (apps/accounts/lockout.py).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "apps.accounts.backends.PhoneBackend"]
+
+# --- Admin login lockout (django-axes) ---------------------------------------------
+# ADMIN_LOGIN_FAILURE_LIMIT failed logins for one account (its phone in any form) or
+# from one client address lock further logins there, the right password included,
+# until ADMIN_LOGIN_LOCKOUT_MINUTES have passed without another try. Counted in the
+# database, so every web process sees the same counts.
+AXES_ENABLED = env_bool("ADMIN_LOGIN_LOCKOUT", True)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each one on its own
+AXES_USERNAME_FORM_FIELD = "username"  # the admin login form's field (the model's is "phone")
+AXES_USERNAME_CALLABLE = "apps.accounts.lockout.typed_phone"
+AXES_CLIENT_IP_CALLABLE = "apps.common.addresses.client_address"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
+# A success does not wipe the failures: it would wipe the address's too, and a
+# staff member could guess another account's password between logins of their own.
+AXES_RESET_ON_SUCCESS = False
+# Every failure is kept (AccessFailureLog, at most 1,000 per account), readable by
+# superusers in the admin; phone numbers and addresses are masked in the log lines.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -220,6 +246,9 @@ CACHES = {
 }
 
 # --- API -------------------------------------------------------------------
+# Proxies in front whose X-Forwarded-For is trusted (0: the socket's address is the
+# client's). One rule for every per-address counter: apps/common/addresses.py.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.authentication.UserReadingJWTAuthentication",
@@ -233,7 +262,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.common.exceptions.api_exception_handler",
     # The client address is the connecting address unless a trusted proxy count is
     # set. Never None: DRF then trusts any X-Forwarded-For a client sends.
-    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0),
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "otp_request_phone": env_str("OTP_REQUEST_RATE_PER_PHONE", "5/hour"),
         "otp_request_ip": env_str("OTP_REQUEST_RATE_PER_IP", "20/hour"),

@@ -291,19 +291,27 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_address_throttle(api,
 
 
 def test_a_trusted_proxy_count_reads_the_client_from_forwarded_for(api, now, settings, messages):
-    from rest_framework.settings import api_settings
+    settings.TRUSTED_PROXY_COUNT = 1
 
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
-    api_settings.reload()
-    try:
-        statuses = [
-            api.post(REQUEST, {"phone": f"05012300{n:02d}"}, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
-            for n in range(25)
-        ]
-    finally:
-        api_settings.reload()
+    statuses = [
+        api.post(REQUEST, {"phone": f"05012300{n:02d}"}, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
+        for n in range(25)
+    ]
 
     assert statuses == [202] * 25  # 25 different clients behind one proxy
+
+
+def test_behind_a_trusted_proxy_a_client_cannot_escape_by_writing_forwarded_for(api, now, settings, messages):
+    settings.TRUSTED_PROXY_COUNT = 1
+
+    statuses = [
+        # The client wrote "10.9.9.n" (and junk); the proxy appended the address it saw.
+        api.post(REQUEST, {"phone": f"05012300{n:02d}"}, HTTP_X_FORWARDED_FOR=f"10.9.9.{n}, x{n}, 203.0.113.7")
+        for n in range(25)
+    ]
+
+    assert [r.status_code for r in statuses[:20]] == [202] * 20
+    assert {r.status_code for r in statuses[20:]} == {429}
 
 
 def _guesses(right: str, count: int = 1000) -> list[str]:

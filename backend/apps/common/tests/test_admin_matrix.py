@@ -8,6 +8,7 @@ group, same permissions), "staff" and "customer" have no admin access.
 """
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 
 from apps.common.tests.admin_fixtures import a_login_code, salon_world
@@ -34,6 +35,10 @@ MANAGER = {
     "notifications.notification": (200, 200, 403, 403),
     "notifications.inboundmessage": (200, 200, 403, 403),
     "notifications.salonnotificationsettings": (200, 200, 200, 403),
+    # Admin login lockouts and their audit (django-axes): superusers only.
+    "axes.accessattempt": (403, 403, 403, 403),
+    "axes.accessfailurelog": (403, 403, 403, 403),
+    "axes.accesslog": (403, 403, 403, 403),
 }
 # What a superuser may not do either: the admin offers no such page.
 NOWHERE = {
@@ -42,6 +47,9 @@ NOWHERE = {
     "notifications.notification": {"add", "delete"},
     "notifications.inboundmessage": {"add", "delete"},
     "token_blacklist.outstandingtoken": {"add", "delete"},
+    "axes.accessattempt": {"add"},
+    "axes.accessfailurelog": {"add"},
+    "axes.accesslog": {"add"},
 }
 SCOPED = {label for label, (listing, *_) in MANAGER.items() if listing == 200}
 
@@ -58,6 +66,8 @@ def world(now, django_user_model):
     from django.contrib.auth.models import Group
     from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+    seen = {"user_agent": "test", "http_accept": "*/*", "path_info": "/admin/login/"}
+
     objects = {
         "accounts.user": alpha.staff,
         "accounts.onetimecode": a_login_code(),
@@ -73,6 +83,13 @@ def world(now, django_user_model):
         "notifications.notification": alpha.notification,
         "notifications.inboundmessage": alpha.inbound,
         "notifications.salonnotificationsettings": alpha.settings,
+        "axes.accessattempt": AccessAttempt.objects.create(
+            username=alpha.manager.phone, ip_address="192.0.2.1", failures_since_start=1, **seen
+        ),
+        "axes.accessfailurelog": AccessFailureLog.objects.create(
+            username=alpha.manager.phone, ip_address="192.0.2.1", **seen
+        ),
+        "axes.accesslog": AccessLog.objects.create(username=alpha.manager.phone, ip_address="192.0.2.1", **seen),
     }
     people = {
         "manager": alpha.manager,
