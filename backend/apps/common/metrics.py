@@ -79,7 +79,8 @@ class MiddlewareTimer:
 
 
 class StateCollector:
-    """Gauges read at scrape time: the outbox and the broker queue."""
+    """Gauges of shared state, the outbox and the broker queue, read when scraped
+    (at most once per METRICS_CACHE_SECONDS)."""
 
     GAUGES = {
         "salon_notifications_pending": "Notifications waiting to be delivered.",
@@ -87,14 +88,14 @@ class StateCollector:
         "salon_queue_depth": "Messages waiting in the broker's queue (-1: unreadable).",
     }
 
+    def __init__(self):
+        self._outbox = _Remembered(outbox_state)
+        self._depth = _Remembered(queue_depth)
+
     def describe(self):
         # Registration asks for names only: no database or broker at import.
         for name, documentation in self.GAUGES.items():
             yield GaugeMetricFamily(name, documentation)
-
-    def __init__(self):
-        self._outbox = _Remembered(outbox_state)
-        self._depth = _Remembered(queue_depth)
 
     def collect(self):
         from django.utils import timezone
