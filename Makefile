@@ -83,10 +83,12 @@ bench: install
 	$(BIN)/python bench/ratelimit.py
 	$(BIN)/python bench/delivery.py
 
-# Django's deployment checklist with production settings (issue #6).
+# Django's deployment checklist with production settings (issue #6); production needs
+# METRICS_TOKEN too (check salon.E001).
 deploy-check: install
 	cd backend && DJANGO_ENV=production DEBUG=0 ALLOWED_HOSTS=api.salon.example \
 		SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+		METRICS_TOKEN="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')" \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 # The manager's admin in headless Chromium (Playwright driving Debian's chromium:

@@ -57,6 +57,8 @@ def _isolated(settings):
     settings.NOTIFICATION_DEFAULT_CHANNEL = "sms"
     # Admin logins in tests need a password, not a production-strength hash of it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Gauges read fresh in every scrape, unless a test is about the metrics cache.
+    settings.METRICS_CACHE_SECONDS = 0
 
 
 @pytest.fixture

@@ -71,6 +71,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# A CSRF refusal under /api/ is the API's JSON 403; the admin keeps Django's page.
+CSRF_FAILURE_VIEW = "apps.common.exceptions.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -84,6 +86,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "apps.common",
     "apps.accounts",
     "apps.salons",
@@ -105,6 +108,8 @@ MIDDLEWARE = [
     "apps.common.middleware.AdminLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, inside AdminLocaleMiddleware: its lockout page is in the admin's language.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "salon_api.urls"
@@ -161,8 +166,31 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-# The admin's login takes a phone in any form the API accepts (0500000001, +966...).
-AUTHENTICATION_BACKENDS = ["apps.accounts.backends.PhoneBackend"]
+# The admin's login takes a phone in any form the API accepts (0500000001, +966...);
+# axes first refuses a login that is locked out (apps/accounts/lockout.py).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "apps.accounts.backends.PhoneBackend"]
+
+# --- Admin login lockout (django-axes) ---------------------------------------------
+# ADMIN_LOGIN_FAILURE_LIMIT failed logins for one account (its phone in any form) or
+# from one client address lock further logins there, the right password included,
+# until ADMIN_LOGIN_LOCKOUT_MINUTES have passed without another try. Counted in the
+# database, so every web process sees the same counts.
+AXES_ENABLED = env_bool("ADMIN_LOGIN_LOCKOUT", True)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each one on its own
+AXES_USERNAME_FORM_FIELD = "username"  # the admin login form's field (the model's is "phone")
+AXES_USERNAME_CALLABLE = "apps.accounts.lockout.typed_phone"
+AXES_CLIENT_IP_CALLABLE = "apps.common.addresses.client_address"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
+# A success does not wipe the failures: it would wipe the address's too, and a
+# staff member could guess another account's password between logins of their own.
+AXES_RESET_ON_SUCCESS = False
+# Every failure is kept (AccessFailureLog, at most 1,000 per account), readable by
+# superusers in the admin; phone numbers and addresses are masked in the log lines.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -198,6 +226,10 @@ STORAGES = {
 
 # Request size: booking and login bodies are tiny; refuse anything large early.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
+# Provider webhooks (/api/webhooks/) take more: Meta batches up to 1,000 updates in
+# one signed body and documents payloads of up to 3 MB. A refused batch is retried
+# and then dropped, so the limit follows the provider, not our own clients.
+WEBHOOK_MAX_BODY_SIZE = env_int("WEBHOOK_MAX_BODY_SIZE", 3 * 1024 * 1024)
 
 CACHES = {
     "default": (
@@ -216,6 +248,9 @@ CACHES = {
 }
 
 # --- API -------------------------------------------------------------------
+# Proxies in front whose X-Forwarded-For is trusted (0: the socket's address is the
+# client's). One rule for every per-address counter: apps/common/addresses.py.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.authentication.UserReadingJWTAuthentication",
@@ -229,7 +264,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.common.exceptions.api_exception_handler",
     # The client address is the connecting address unless a trusted proxy count is
     # set. Never None: DRF then trusts any X-Forwarded-For a client sends.
-    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0),
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "otp_request_phone": env_str("OTP_REQUEST_RATE_PER_PHONE", "5/hour"),
         "otp_request_ip": env_str("OTP_REQUEST_RATE_PER_IP", "20/hour"),
@@ -395,7 +430,11 @@ WHATSAPP_TEMPLATES = json.loads(env_str("WHATSAPP_TEMPLATES", "{}"))
 
 # --- Observability -------------------------------------------------------------
 # GET /metrics (Prometheus). With a token set, only `Authorization: Bearer <token>` may read it.
-METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_TOKEN = env_str("METRICS_TOKEN")  # required in production (check salon.E001)
+# The database and broker gauges are read at most once per this many seconds per process.
+METRICS_CACHE_SECONDS = float(env_str("METRICS_CACHE_SECONDS", "5"))
+# How long a scrape waits for the broker's queue depth (-1 when it does not answer).
+METRICS_BROKER_TIMEOUT_SECONDS = float(env_str("METRICS_BROKER_TIMEOUT_SECONDS", "0.5"))
 # Error reporting to Sentry (or a compatible service) when a DSN is given.
 SENTRY_DSN = env_str("SENTRY_DSN")
 if SENTRY_DSN:

@@ -27,7 +27,7 @@ class OtpRequestAnswerSerializer(serializers.Serializer):
 
 class OtpVerifySerializer(serializers.Serializer):
     phone = PhoneInputField(max_length=32)
-    code = OtpCodeField(max_length=6, min_length=6)
+    code = OtpCodeField(max_length=6, min_length=6, help_text="The 6-digit code (Arabic-Indic digits too).")
 
 
 class TokenPairSerializer(serializers.Serializer):

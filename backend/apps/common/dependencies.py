@@ -3,6 +3,8 @@ production) and the broker. When one of them is down, the answer is a clear 503
 with Retry-After, in the API's JSON shape, and one log line, never a 500."""
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import redis
 from django.conf import settings
@@ -59,3 +61,16 @@ def unavailable_response(request, dependency: str) -> HttpResponse:
     for header, value in retry_after_header().items():
         response[header] = value
     return response
+
+
+@contextmanager
+def broker_connection(*, timeout: float) -> Iterator:
+    """A connection to the broker that gives up after ``timeout`` seconds, without
+    retrying (kombu's default retry sleeps 2 s first): for probes that must answer
+    quickly whether the broker is up (readiness, the queue-depth gauge)."""
+    from salon_api.celery import app
+
+    sockets = {} if settings.EMBEDDED_BROKER else {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+    with app.connection_for_write(connect_timeout=timeout, transport_options=sockets) as connection:
+        connection.ensure_connection(max_retries=0, timeout=timeout)
+        yield connection

@@ -14,6 +14,7 @@ class CommonErrorCode(StrEnum):
     AUTHENTICATION_FAILED = "authentication_failed"
     TOKEN_EXPIRED = "token_expired"
     PERMISSION_DENIED = "permission_denied"
+    CSRF_FAILED = "csrf_failed"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     NOT_ACCEPTABLE = "not_acceptable"

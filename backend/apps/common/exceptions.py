@@ -6,7 +6,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -119,6 +120,9 @@ def api_exception_handler(exc, context):
     return Response(body, status=exc.status_code, headers=headers)
 
 
+# Exempt from CSRF: it is also the view of every unknown /api/ path, where a POST
+# with a browser's session cookie must get this 404, not Django's HTML CSRF page.
+@csrf_exempt
 def json_not_found(request, exception=None):
     return JsonResponse(error_body(Code.NOT_FOUND, "Not found."), status=status.HTTP_404_NOT_FOUND)
 
@@ -152,6 +156,15 @@ def permission_denied(request, exception=None):
 
 def page_not_found(request, exception=None):
     return json_not_found(request) if is_api_request(request) else defaults.page_not_found(request, exception)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the API's JSON under /api/ (API views authenticate by bearer
+    token and are exempt; this is the net for any other view there), Django's page elsewhere."""
+    if is_api_request(request):
+        body = error_body(Code.CSRF_FAILED, "CSRF verification failed. Send API requests with a bearer token.")
+        return JsonResponse(body, status=status.HTTP_403_FORBIDDEN)
+    return csrf.csrf_failure(request, reason)
 
 
 def server_error(request):

@@ -4,14 +4,23 @@ the outbox and the queue, at ``GET /metrics``.
 Counters live in each process. With ``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn
 workers and Celery workers on one host, as `make run` does), every process
 writes there and ``/metrics`` adds them up. Gauges of shared state (oldest
-pending message, queue depth) are read from the database and the broker at
-scrape time, so any web process reports the same truth.
+pending message, queue depth) are read from the database and the broker, at
+most once per METRICS_CACHE_SECONDS in each process, so any web process reports
+the same truth and a burst of scrapes costs one read. The broker is asked with a
+short timeout and no retry: a broker that is down or hung makes the gauge -1,
+never a scrape that takes seconds.
+
+In production (DJANGO_ENV=production) the path needs METRICS_TOKEN: a start-up
+check (apps/common/checks.py) refuses to run without it, and the view stays
+closed if the checks were skipped.
 """
 
 import hmac
 import logging
 import os
+import threading
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -87,13 +96,18 @@ def register_outbox_reader(reader) -> None:
 
 
 class StateCollector:
-    """Gauges read at scrape time: the outbox and the broker queue."""
+    """Gauges of shared state, the outbox and the broker queue, read when scraped
+    (at most once per METRICS_CACHE_SECONDS)."""
 
     GAUGES = {
         "salon_notifications_pending": "Notifications waiting to be delivered.",
         "salon_notifications_oldest_pending_age_seconds": "Age of the oldest notification waiting (0: none).",
         "salon_queue_depth": "Messages waiting in the broker's queue (-1: unreadable).",
     }
+
+    def __init__(self):
+        self._outbox = _Remembered(outbox_state)
+        self._depth = _Remembered(queue_depth)
 
     def describe(self):
         # Registration asks for names only: no database or broker at import.
@@ -104,23 +118,52 @@ class StateCollector:
         from django.utils import timezone
 
         pending, oldest, depth = (GaugeMetricFamily(name, doc) for name, doc in self.GAUGES.items())
-        try:
-            count, first = OUTBOX_READER[0]() if OUTBOX_READER else (0, None)
+        outbox = self._outbox.get()
+        if outbox is not None:
+            count, first = outbox
             pending.add_metric([], count)
             oldest.add_metric([], (timezone.now() - first).total_seconds() if first else 0)
-        except Exception as exc:  # the database may be down: say so in the log, keep the rest
-            logger.warning("Metrics: outbox unreadable: %s", exc)
-        depth.add_metric([], queue_depth())
+        depth.add_metric([], self._depth.get())
         yield from (pending, oldest, depth)
 
 
+class _Remembered:
+    """The value of ``read()``, read again at most once per METRICS_CACHE_SECONDS in
+    this process; concurrent scrapes wait for one read instead of each making one."""
+
+    def __init__(self, read: Callable):
+        self._read = read
+        self._lock = threading.Lock()
+        self._value = None
+        self._read_at: float | None = None
+
+    def get(self):
+        with self._lock:
+            now = time.monotonic()
+            if self._read_at is None or not 0 <= now - self._read_at < settings.METRICS_CACHE_SECONDS:
+                self._value, self._read_at = self._read(), now
+            return self._value
+
+
+def outbox_state():
+    """(notifications pending, when the oldest was created) from the reader the
+    notifications app registered, or None when the database does not answer."""
+    if not OUTBOX_READER:
+        return 0, None
+    try:
+        return OUTBOX_READER[0]()
+    except Exception as exc:  # the database may be down: say so in the log, keep the rest
+        logger.warning("Metrics: outbox unreadable: %s", type(exc).__name__)
+        return None
+
+
 def queue_depth() -> int:
-    """Messages waiting in the tasks' queue, or -1 when the broker does not answer."""
-    from salon_api.celery import app
+    """Messages waiting in the tasks' queue, or -1 when the broker does not answer
+    within METRICS_BROKER_TIMEOUT_SECONDS."""
+    from apps.common.dependencies import broker_connection
 
     try:
-        with app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, timeout=settings.BROKER_TIMEOUT_SECONDS)
+        with broker_connection(timeout=settings.METRICS_BROKER_TIMEOUT_SECONDS) as connection:
             channel = connection.default_channel
             return channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True).message_count
     except ChannelError:
@@ -137,12 +180,12 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 def metrics_view(request):
     """``GET /metrics`` in the Prometheus text format; with METRICS_TOKEN set, only
-    for ``Authorization: Bearer <token>`` (production can also keep the path
-    behind its proxy)."""
+    for ``Authorization: Bearer <token>``. In production the token is required: without
+    one configured nobody reads the metrics (the start-up check says why)."""
     token = settings.METRICS_TOKEN
-    if token:
+    if token or settings.IS_PRODUCTION:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if not hmac.compare_digest(given.encode(), token.encode()):
+        if not token or not hmac.compare_digest(given.encode(), token.encode()):
             return HttpResponse("metrics need the bearer token\n", status=401, content_type="text/plain")
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()

@@ -95,7 +95,9 @@ def _serves(path: str, urlconf) -> bool:
 class AdminLocaleMiddleware:
     """In the admin, a manager works in their salon's time zone (date filters such as
     "Today" follow the salon's days) and in their language: the one they switched
-    to (the language cookie set by /i18n/setlang/), else their preferred language."""
+    to (the language cookie set by /i18n/setlang/), else their preferred language.
+    Before logging in (the login page, its lockout message) nobody's preference is
+    known yet: the browser's Accept-Language decides, as Django's LocaleMiddleware would."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -107,7 +109,10 @@ class AdminLocaleMiddleware:
         languages = {code for code, _ in settings.LANGUAGES}
         language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
         if language not in languages:
-            language = getattr(user, "preferred_language", None) if user.is_authenticated else None
+            if user.is_authenticated:
+                language = getattr(user, "preferred_language", None)
+            else:
+                language = translation.get_language_from_request(request)
         if language not in languages:
             language = settings.LANGUAGE_CODE
         salon = getattr(user, "salon", None) if user.is_authenticated and not user.is_superuser else None
@@ -117,5 +122,5 @@ class AdminLocaleMiddleware:
             request.LANGUAGE_CODE = language
             response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
-        patch_vary_headers(response, ["Cookie"])
+        patch_vary_headers(response, ["Cookie", "Accept-Language"])
         return response

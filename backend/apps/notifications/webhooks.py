@@ -7,7 +7,6 @@ Meta's ``X-Hub-Signature-256`` as HMAC-SHA256 of the raw body with the app secre
 
 import hashlib
 import hmac
-import json
 import logging
 from datetime import UTC, datetime
 
@@ -28,7 +27,7 @@ from twilio.request_validator import RequestValidator
 from apps.accounts.models import User
 from apps.common.channels import Channel
 from apps.common.errors import AppError, PermissionDenied
-from apps.common.parsers import TOO_DEEP
+from apps.common.parsers import TOO_DEEP, parse_json, read_limited_body, read_limited_form
 from apps.common.phones import normalize_mobile
 from apps.common.text import clean_text, usable_id
 from apps.notifications.consent import consent_from_whatsapp
@@ -64,7 +63,7 @@ class _TwilioWebhook(_ProviderWebhook):
         )
         # Django's own form parsing: a body of any other type reads as no
         # parameters and fails the signature (403), rather than a 415 first.
-        form = request._request.POST
+        form = read_limited_form(request, limit=settings.WEBHOOK_MAX_BODY_SIZE)
         params = {key: form.get(key) for key in form}
         token = settings.TWILIO_AUTH_TOKEN
         if not token or not signature or not RequestValidator(token).validate(url, params, signature):
@@ -130,14 +129,15 @@ class WhatsAppWebhook(_ProviderWebhook):
 
     @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request):
-        raw = request.body  # the exact bytes Meta signed, never re-serialised JSON
+        # The exact bytes Meta signed (never re-serialised JSON), up to the webhook limit.
+        raw = read_limited_body(request, limit=settings.WEBHOOK_MAX_BODY_SIZE)
         secret = settings.WHATSAPP_APP_SECRET
         given = request.headers.get("X-Hub-Signature-256", "")
         expected = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest() if secret else ""
         if not secret or not hmac.compare_digest(given.encode(), expected.encode()):
             raise _bad_signature()
         try:
-            payload = json.loads(raw)
+            payload = parse_json(raw, lone_surrogates="replace")
         except ValueError:
             return Response({"received": 0})
         except RecursionError:

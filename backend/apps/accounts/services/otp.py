@@ -21,6 +21,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from apps.accounts.error_codes import AccountErrorCode
 from apps.accounts.models import Language, LoginCodeBudget, OneTimeCode, Role, User
 from apps.common.channels import Channel, MessageClass
+from apps.common.digits import ascii_digits
 from apps.common.errors import AppError, InvalidInput, PermissionDenied, TooManyRequests
 from apps.common.metrics import LOGIN_CODES
 from apps.common.phones import country_code, normalize_mobile
@@ -175,11 +176,13 @@ def otp_verify(*, phone: str, code: str) -> LoginTokens:
     Guarantees: a code works once, before it expires, and only while fewer than
     ``OTP_MAX_ATTEMPTS`` wrong tries were made. Each try reserves an attempt with
     one atomic UPDATE before the comparison, so concurrent guesses cannot exceed
-    the limit; the comparison is constant-time.
+    the limit; the comparison is constant-time. Digits typed in Arabic-Indic or
+    Eastern Arabic-Indic (as phones are) are the same code; anything that is not
+    six decimal digits is refused before it can cost an attempt.
     """
     phone = normalize_mobile(phone)
-    code = str(code or "").strip()
-    if len(code) != CODE_DIGITS or not code.isdigit():
+    code = ascii_digits(str(code or "").strip())
+    if len(code) != CODE_DIGITS or not (code.isascii() and code.isdigit()):
         raise _invalid_code()
 
     now = timezone.now()

@@ -198,6 +198,34 @@ def test_a_disabled_account_cannot_log_in(api, now, messages):
     assert response.json()["code"] == "account_disabled"
 
 
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+EASTERN_ARABIC_INDIC = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")  # Persian and Urdu keyboards
+
+
+@pytest.mark.parametrize("digits", [ARABIC_INDIC, EASTERN_ARABIC_INDIC], ids=["arabic-indic", "eastern-arabic-indic"])
+def test_a_code_typed_in_arabic_digits_logs_in(api, now, messages, digits):
+    api.post(REQUEST, {"phone": "0501234567".translate(digits)})
+    code = _code_from(messages())
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+
+    refused = api.post(VERIFY, {"phone": "0501234567", "code": wrong.translate(digits)})
+    verified = api.post(VERIFY, {"phone": "0501234567".translate(digits), "code": code.translate(digits)})
+
+    assert (refused.status_code, refused.json()["code"]) == (400, "invalid_code")
+    assert verified.status_code == 200, verified.json()
+    assert verified.json()["access"] and User.objects.filter(phone="+966501234567").exists()
+    assert OneTimeCode.objects.get().failed_attempts == 1  # the wrong one only
+
+
+def test_digit_like_characters_are_malformed_and_cost_no_attempt(api, now, messages):
+    api.post(REQUEST, {"phone": "0501234567"})
+
+    superscripts = api.post(VERIFY, {"phone": "0501234567", "code": "¹²³⁴⁵⁶"})
+
+    assert (superscripts.status_code, superscripts.json()["code"]) == (400, "invalid_code")
+    assert OneTimeCode.objects.get().failed_attempts == 0
+
+
 @pytest.mark.parametrize("code", ["12345", "abcdef", "1234567", ""])
 def test_malformed_code_is_a_400(api, now, code):
     response = api.post(VERIFY, {"phone": "0501234567", "code": code})
@@ -263,19 +291,27 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_address_throttle(api,
 
 
 def test_a_trusted_proxy_count_reads_the_client_from_forwarded_for(api, now, settings, messages):
-    from rest_framework.settings import api_settings
+    settings.TRUSTED_PROXY_COUNT = 1
 
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
-    api_settings.reload()
-    try:
-        statuses = [
-            api.post(REQUEST, {"phone": f"05012300{n:02d}"}, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
-            for n in range(25)
-        ]
-    finally:
-        api_settings.reload()
+    statuses = [
+        api.post(REQUEST, {"phone": f"05012300{n:02d}"}, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
+        for n in range(25)
+    ]
 
     assert statuses == [202] * 25  # 25 different clients behind one proxy
+
+
+def test_behind_a_trusted_proxy_a_client_cannot_escape_by_writing_forwarded_for(api, now, settings, messages):
+    settings.TRUSTED_PROXY_COUNT = 1
+
+    statuses = [
+        # The client wrote "10.9.9.n" (and junk); the proxy appended the address it saw.
+        api.post(REQUEST, {"phone": f"05012300{n:02d}"}, HTTP_X_FORWARDED_FOR=f"10.9.9.{n}, x{n}, 203.0.113.7")
+        for n in range(25)
+    ]
+
+    assert [r.status_code for r in statuses[:20]] == [202] * 20
+    assert {r.status_code for r in statuses[20:]} == {429}
 
 
 def _guesses(right: str, count: int = 1000) -> list[str]:

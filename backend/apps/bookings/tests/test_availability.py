@@ -225,8 +225,13 @@ def test_every_offered_slot_is_accepted_by_booking(api, now, haircut, stylist):
     _book_row(haircut, stylist, _at(DAY, "10:00"))
     customer = UserFactory()
     slots = _availability(api, haircut)["staff"][0]["slots"]
+    chosen = slots[:6] + slots[-3:]
 
-    for slot in slots[:6] + slots[-3:]:
+    # 09:00-21:00 by 15 minutes is 47 starts for 30 minutes; 09:45, 10:00 and 10:15 overlap the booking.
+    assert len(slots) == 44 and [s[11:16] for s in chosen] == [
+        "09:00", "09:15", "09:30", "10:30", "10:45", "11:00", "20:00", "20:15", "20:30"
+    ]  # fmt: skip
+    for slot in chosen:
         with transaction.atomic():
             response = api.as_user(customer).post(
                 "/api/bookings/", {"service": haircut.pk, "staff": stylist.pk, "start": slot}

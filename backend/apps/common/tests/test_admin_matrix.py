@@ -8,6 +8,7 @@ group, same permissions), "staff" and "customer" have no admin access.
 """
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 
 from apps.common.tests.admin_fixtures import a_login_code, salon_world
@@ -38,6 +39,10 @@ MANAGER = {
     "notifications.salonnotificationsettings": (200, 200, 200, 403),
     "notifications.whatsapptemplate": (200, 200, 403, 403),
     "notifications.marketingconsent": (200, 200, 200, 403),
+    # Admin login lockouts and their audit (django-axes): superusers only.
+    "axes.accessattempt": (403, 403, 403, 403),
+    "axes.accessfailurelog": (403, 403, 403, 403),
+    "axes.accesslog": (403, 403, 403, 403),
 }
 # Not a salon's rows: the business's WhatsApp templates, the same for every manager.
 SHARED = {"notifications.whatsapptemplate"}
@@ -49,6 +54,9 @@ NOWHERE = {
     "notifications.inboundmessage": {"add", "delete"},
     "notifications.marketingconsent": {"delete"},
     "token_blacklist.outstandingtoken": {"add", "delete"},
+    "axes.accessattempt": {"add"},
+    "axes.accessfailurelog": {"add"},
+    "axes.accesslog": {"add"},
 }
 SCOPED = {label for label, (listing, *_) in MANAGER.items() if listing == 200} - SHARED
 
@@ -64,6 +72,8 @@ def world(now, django_user_model):
     token.blacklist()
     from django.contrib.auth.models import Group
     from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    seen = {"user_agent": "test", "http_accept": "*/*", "path_info": "/admin/login/"}
 
     objects = {
         "accounts.user": alpha.staff,
@@ -86,6 +96,13 @@ def world(now, django_user_model):
         "notifications.marketingconsent": consent_record(
             user=alpha.customer, channel="sms", granted=True, source="admin", recorded_by=alpha.manager
         ),
+        "axes.accessattempt": AccessAttempt.objects.create(
+            username=alpha.manager.phone, ip_address="192.0.2.1", failures_since_start=1, **seen
+        ),
+        "axes.accessfailurelog": AccessFailureLog.objects.create(
+            username=alpha.manager.phone, ip_address="192.0.2.1", **seen
+        ),
+        "axes.accesslog": AccessLog.objects.create(username=alpha.manager.phone, ip_address="192.0.2.1", **seen),
     }
     people = {
         "manager": alpha.manager,

@@ -135,7 +135,7 @@ def test_redis_stopped_and_hung_gives_503s_and_everything_recovers(postgres, own
             assert httpx.get(f"{base}/api/salons/").status_code == 200
             ready = httpx.get(f"{base}/api/health/ready/", timeout=30)
             assert ready.status_code == 503
-            assert not ready.json()["checks"]["cache"]["ok"] and not ready.json()["checks"]["broker"]["ok"]
+            assert ready.json()["checks"]["cache"] == ready.json()["checks"]["broker"] == "failed"
 
             # 2. Redis back on the same port: no restart of anything of ours
             servers.append(start_redis(port))
@@ -249,7 +249,7 @@ def test_postgresql_stopped_for_ten_seconds_under_a_stream_of_bookings(own_postg
         assert body["code"] == "service_unavailable" and body["fields"] == {"dependency": "database"}
         assert headers["retry-after"] == "5"
         assert took < 5  # a refused connection fails fast; the connect timeout bounds a silent one
-    assert ready_while_down.status_code == 503 and not ready_while_down.json()["checks"]["database"]["ok"]
+    assert ready_while_down.status_code == 503 and ready_while_down.json()["checks"]["database"] == "failed"
     assert ready_after.status_code == 200
     created = statuses.count(201)
     with psycopg.connect(own_postgres.url.replace("postgres://", "postgresql://")) as conn:
@@ -342,3 +342,71 @@ def test_the_docs_and_the_admin_load_every_asset_under_gunicorn_without_debug(we
             fetched = httpx.get(f"{base}{asset}")
             assert fetched.status_code == 200, asset
             assert len(fetched.content) > 0
+
+
+# --- metrics and readiness with the broker down ---------------------------------------------
+def _scrape(base: str, token: str = "scrape-secret") -> tuple[httpx.Response, float]:
+    return _timed(lambda: httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=30))
+
+
+def test_with_the_broker_stopped_or_hung_metrics_answer_fast_and_readiness_says_only_failed(postgres, own_redis):
+    """Production settings under gunicorn, a Redis of our own for the cache and another
+    for the broker: the broker is stopped, then started again and paused."""
+    from django.db import connection
+
+    cache_port, _cache_servers = own_redis
+    broker_port = free_port()
+    brokers = [start_redis(broker_port)]
+    env = stack_env(
+        database=database_url(connection.settings_dict),
+        broker=f"redis://127.0.0.1:{broker_port}/0",
+        queue=f"metrics-{uuid.uuid4().hex[:8]}",
+        REDIS_URL=f"redis://127.0.0.1:{cache_port}/0",
+        DJANGO_ENV="production",
+        SECURE_SSL_REDIRECT="0",  # no TLS proxy in front of this gunicorn
+        METRICS_TOKEN="scrape-secret",
+        METRICS_CACHE_SECONDS="2",
+    )
+    web, base = start_web(env)
+    try:
+        anonymous = httpx.get(f"{base}/metrics")
+        healthy, _ = _scrape(base)
+        ready = httpx.get(f"{base}/api/health/ready/")
+
+        brokers[0].kill()
+        time.sleep(2.5)  # past the metrics cache window: each worker asks the stopped broker again
+        stopped = [_scrape(base) for _ in range(5)]
+        ready_stopped, ready_took = _timed(lambda: httpx.get(f"{base}/api/health/ready/", timeout=30))
+
+        brokers.append(start_redis(broker_port))
+        wait_for(lambda: httpx.get(f"{base}/api/health/ready/").status_code == 200, timeout=30, what="ready again")
+        brokers[-1].signal_group(signal.SIGSTOP)
+        time.sleep(2.5)  # past the metrics cache window: the next scrape asks the hung broker
+        hung = [_scrape(base) for _ in range(5)]
+        brokers[-1].signal_group(signal.SIGCONT)
+    finally:
+        web.stop()
+        for broker in brokers:
+            broker.signal_group(signal.SIGCONT)
+            broker.stop()
+    log = web.log()
+    print(
+        f"\n/metrics with the broker stopped: {[round(t, 3) for _, t in stopped]} s, "
+        f"hung: {[round(t, 3) for _, t in hung]} s; readiness stopped: {ready_took:.3f} s"
+    )
+
+    assert anonymous.status_code == 401 and b"salon_" not in anonymous.content
+    assert healthy.status_code == 200 and "salon_queue_depth 0.0" in healthy.text
+    assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "cache": "ok", "broker": "ok"}
+    for response, took in stopped + hung:
+        assert response.status_code == 200 and "salon_notifications_pending" in response.text
+        assert took < 1.0, [round(t, 2) for _, t in stopped + hung]
+    for response, _ in stopped + hung:  # each worker read the broker once in its window: unreadable
+        assert "salon_queue_depth -1.0" in response.text
+    assert ready_stopped.status_code == 503 and ready_took < 3
+    assert ready_stopped.json() == {
+        "status": "unavailable",
+        "checks": {"database": "ok", "migrations": "ok", "cache": "ok", "broker": "failed"},
+    }
+    assert str(broker_port) not in ready_stopped.text and "127.0.0.1" not in ready_stopped.text
+    assert "Traceback" not in log

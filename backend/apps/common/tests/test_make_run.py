@@ -130,9 +130,14 @@ def test_make_run_on_a_fresh_clone(fresh_clone, tmp_path):
             # 2. Each of the walk's six messages failed once (503) and was sent on the retry.
             wait_for(lambda: len(fake.successes()) >= 6, timeout=60, what="the walk's messages")
             database = fresh_clone / "backend" / "db.sqlite3"
-            with sqlite3.connect(database) as db:
-                rows = db.execute("SELECT status, attempts FROM notifications_notification WHERE booking_id = 1")
-                assert sorted(rows.fetchall()) == [("sent", 2)] * 6
+
+            def walk_rows():
+                with sqlite3.connect(database) as db:
+                    rows = db.execute("SELECT status, attempts FROM notifications_notification WHERE booking_id = 1")
+                    return sorted(rows.fetchall())
+
+            # The worker records "sent" a moment after the provider answered: wait for it.
+            wait_for(lambda: walk_rows() == [("sent", 2)] * 6, timeout=30, what=f"six rows sent: {walk_rows()}")
             assert all(r.attempt == 2 for r in fake.successes()) and fake.delivered_more_than_once() == {}
 
             # 3. A reminder goes out, written by beat's scan and sent by the worker.

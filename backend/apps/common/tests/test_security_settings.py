@@ -19,8 +19,11 @@ PRINT_SECURITY_SETTINGS = (
 )
 
 
+PRODUCTION_VARIABLES = {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DATABASE_URL", "METRICS_TOKEN"}
+
+
 def _settings_in_production(**env) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DATABASE_URL"}}
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_VARIABLES}
     return subprocess.run(
         [sys.executable, "-c", PRINT_SECURITY_SETTINGS],
         cwd=BACKEND_DIR,
@@ -50,6 +53,28 @@ def test_production_defaults_are_secure():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True", "True", "31536000", "True"]
+
+
+def _check_in_production(**env) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_VARIABLES}
+    production = {"DJANGO_ENV": "production", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "api.salon.example"}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BACKEND_DIR,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "salon_api.settings", **production, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_does_not_start_without_a_metrics_token():
+    refused = _check_in_production()
+    allowed = _check_in_production(METRICS_TOKEN="a-long-random-scrape-token")
+
+    assert refused.returncode != 0
+    assert "salon.E001" in refused.stderr and "METRICS_TOKEN" in refused.stderr
+    assert allowed.returncode == 0, allowed.stderr
 
 
 def test_debug_is_off_unless_set():

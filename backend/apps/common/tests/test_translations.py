@@ -18,8 +18,9 @@ def test_every_label_has_an_arabic_translation():
     gettext are found on the pages themselves: test_admin_arabic.py.)"""
     text = (LOCALE / "django.po").read_text()
     entries = text.split("\n\n")[1:]  # after the header
-    # An empty msgstr (or msgstr[n]) not continued on the next line.
-    empty = re.compile(r'^msgstr(\[\d\])? ""$(?!\n")', re.M)
+    # An empty msgstr (or plural form) not continued on the next line; a long
+    # translation wrapped by msgmerge starts with msgstr "" and goes on below.
+    empty = re.compile(r'^msgstr(\[\d+\])? ""$(?!\n")', re.MULTILINE)
     untranslated = [e for e in entries if empty.search(e) and not e.strip().startswith("#~")]
     guessed = [e for e in entries if "#, fuzzy" in e]  # gettext's guesses are not used: translate them
 
