@@ -20,7 +20,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -175,6 +175,8 @@ class Block:
     service: str = ""
     status: str = ""
     coming: bool = False
+    # The channel each of the booking's last messages actually used (and why not the preferred one).
+    messages: str = ""
     links: dict = field(default_factory=dict)
 
     @property
@@ -219,7 +221,8 @@ def day_sheet(*, salon: Salon, day: date, own_column: User | None = None, show_c
     """Everything the day view draws: per staff member (those who perform one of the
     salon's active services or have a booking that day; or only ``own_column``),
     their working hours, time off, bookings and the free time between, in salon
-    time; and the salon's closure that day. Five queries, whatever the size."""
+    time; the channel each booking's last message used; and the salon's closure
+    that day. Six queries, whatever the size."""
     tz = salon.tz
     first, last = day_window(day, tz)
     bookings = list(
@@ -273,6 +276,7 @@ def day_sheet(*, salon: Salon, day: date, own_column: User | None = None, show_c
     step = timedelta(minutes=settings.AVAILABILITY_STEP_MINUTES)
     language = get_language() or "en"
     links = {name: reverse(f"admin:bookings_booking_{name}", args=[0]) for name in ("change", "move", "cancel")}
+    channels = _channels_used([b.pk for b in shown])
     columns = []
     for person in people:
         column = Column(staff=person, working=bool(hours[person.pk]) and closure is None)
@@ -283,7 +287,7 @@ def day_sheet(*, salon: Salon, day: date, own_column: User | None = None, show_c
             column.blocks.append(place(Block("time_off", off.start, off.end, label=off.reason)))
             busy.append((off.start, off.end))
         for booking in (b for b in shown if b.staff_id == person.pk):
-            column.blocks.append(place(_booking_block(booking, language, links)))
+            column.blocks.append(place(_booking_block(booking, language, links, channels.get(booking.pk, ""))))
             if booking.status in ACTIVE_STATUSES:
                 busy.append((booking.start, booking.busy_until))
         if column.working:
@@ -304,7 +308,28 @@ def day_sheet(*, salon: Salon, day: date, own_column: User | None = None, show_c
     )
 
 
-def _booking_block(booking: Booking, language: str, links: dict[str, str]) -> Block:
+def _channels_used(booking_ids: list[int]) -> dict[int, str]:
+    """Per booking, the channel its latest message to the customer actually used
+    (e.g. "SMS (not reachable on WhatsApp)"): one query for the day."""
+    from apps.notifications.models import Notification, NotificationStatus
+
+    latest: dict[int, Notification] = {}
+    rows = (
+        Notification.objects.filter(booking_id__in=booking_ids, booking__customer=F("recipient"))
+        .exclude(status=NotificationStatus.SKIPPED)
+        .only("booking_id", "channel", "reroute", "created_at")
+        .order_by("booking_id", "-created_at", "-id")
+    )
+    for row in rows:
+        latest.setdefault(row.booking_id, row)
+    words = {}
+    for booking_id, row in latest.items():
+        channel = row.get_channel_display()
+        words[booking_id] = f"{channel} ({row.get_reroute_display()})" if row.reroute else str(channel)
+    return words
+
+
+def _booking_block(booking: Booking, language: str, links: dict[str, str], messages: str = "") -> Block:
     return Block(
         "booking",
         booking.start,
@@ -315,6 +340,7 @@ def _booking_block(booking: Booking, language: str, links: dict[str, str]) -> Bl
         service=booking.service.display_name(language),
         status=booking.get_status_display(),
         coming=booking.customer_confirmed_at is not None and booking.is_active,
+        messages=messages,
         links={name: url.replace("/0/", f"/{booking.pk}/") for name, url in links.items()},
     )
 

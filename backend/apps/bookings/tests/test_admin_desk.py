@@ -122,6 +122,25 @@ def test_a_staff_member_sees_their_own_column_read_only(client, alpha, staff_at_
     assert Booking.objects.filter(status=BookingStatus.CANCELLED).count() == 0
 
 
+def test_the_staff_member_and_the_manager_see_the_channel_each_booking_message_used(client, alpha, staff_at_the_desk):
+    from apps.common.tests.factories import NotificationFactory
+
+    booking = alpha.booking
+    NotificationFactory(booking=booking, recipient=booking.customer, channel="whatsapp", status="failed")
+    NotificationFactory(
+        booking=booking, recipient=booking.customer, channel="sms", status="sent", event="booking_confirmed",
+        reroute="whatsapp_failed",
+    )  # fmt: skip
+    day = booking.start.astimezone(RIYADH).date().isoformat()
+
+    for person in (staff_at_the_desk, alpha.manager):
+        client.force_login(person)
+        page = client.get(DAY_URL, {"date": day}, HTTP_ACCEPT_LANGUAGE="en")
+        blocks = [b for column in page.context["sheet"].columns for b in column.blocks if b.booking == booking]
+        assert [b.messages for b in blocks] == ["SMS (WhatsApp failed)"], person
+        assert "Messages by SMS (WhatsApp failed)" in page.content.decode()
+
+
 @pytest.mark.parametrize("who", ["customer", "staff"])
 def test_without_admin_access_the_desk_is_the_login_page(client, alpha, who):
     client.force_login(getattr(alpha, who))
