@@ -68,9 +68,7 @@ def start_gunicorn(name: str, app: str, chdir: Path, env: dict, workers: int = 2
     return process, base
 
 
-def wrk(
-    url: str, *, script: str, connections: int, duration: int, args: tuple = ()
-) -> dict:
+def wrk(url: str, *, script: str, connections: int, duration: int, args: tuple = ()) -> dict:
     threads = min(connections, 2)
     done = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script, url, "--",
@@ -122,16 +120,12 @@ def seed() -> dict:
     ]
     haircut.staff_members.set(staff)
     WorkingHours.objects.bulk_create(
-        WorkingHours(
-            staff=member, weekday=day, start_time=clock(0, 0), end_time=clock(23, 59)
-        )
+        WorkingHours(staff=member, weekday=day, start_time=clock(0, 0), end_time=clock(23, 59))
         for member in staff
         for day in range(7)
     )
     customers = [
-        User.objects.create(
-            phone=f"+9665020000{i:02d}", name=f"Customer {i}", preferred_language="en"
-        )
+        User.objects.create(phone=f"+9665020000{i:02d}", name=f"Customer {i}", preferred_language="en")
         for i in range(CUSTOMERS)
     ]
     tokens = [str(AccessToken.for_user(c)) for c in customers]
@@ -152,15 +146,11 @@ class Slots:
         from apps.common.tests.factories import RIYADH
 
         today = timezone.now().astimezone(RIYADH).date()
-        self.first = datetime(
-            today.year, today.month, today.day, tzinfo=RIYADH
-        ) + timedelta(days=2)
+        self.first = datetime(today.year, today.month, today.day, tzinfo=RIYADH) + timedelta(days=2)
         self.data = data
         self.cursor = 0
 
-    PER_DAY = (
-        46  # 00:00 to 22:30: a 30-minute booking ends by 23:00, inside 00:00-23:59
-    )
+    PER_DAY = 46  # 00:00 to 22:30: a 30-minute booking ends by 23:00, inside 00:00-23:59
 
     def take(self, count: int) -> list[str]:
         lines = []
@@ -198,24 +188,14 @@ def history(total: int, data: dict) -> None:
         return
     salons = list(Salon.objects.filter(name__startswith="History"))
     if not salons:
-        salons = Salon.objects.bulk_create(
-            Salon(name=f"History {i}") for i in range(49)
-        )
-        Service.objects.bulk_create(
-            Service(salon=s, name="Haircut", duration_minutes=30, price=80)
-            for s in salons
-        )
+        salons = Salon.objects.bulk_create(Salon(name=f"History {i}") for i in range(49))
+        Service.objects.bulk_create(Service(salon=s, name="Haircut", duration_minutes=30, price=80) for s in salons)
         User.objects.bulk_create(
-            User(
-                phone=f"+96656{s.pk:03d}{k:04d}", name=f"H{k}", role=Role.STAFF, salon=s
-            )
+            User(phone=f"+96656{s.pk:03d}{k:04d}", name=f"H{k}", role=Role.STAFF, salon=s)
             for s in salons
             for k in range(10)
         )
-        User.objects.bulk_create(
-            User(phone=f"+9665700{i:05d}", name=f"Past customer {i}")
-            for i in range(1000)
-        )
+        User.objects.bulk_create(User(phone=f"+9665700{i:05d}", name=f"Past customer {i}") for i in range(1000))
     with connection.cursor() as cursor:
         # staff k of the history has its j-th booking 13 hours after its (j-1)-th, from three years ago
         cursor.execute(
@@ -287,9 +267,7 @@ def measure(
     from apps.common.tests.factories import RIYADH
 
     scripts = ROOT / "bench" / "lua"
-    tomorrow = (
-        (timezone.now().astimezone(RIYADH) + timedelta(days=1)).date().isoformat()
-    )
+    tomorrow = (timezone.now().astimezone(RIYADH) + timedelta(days=1)).date().isoformat()
     availability = f"/api/availability/?salon={data['salon']}&service={data['service']}&date={tomorrow}"
     tokens_file = write_requests([f"{t}\t" for t in data["tokens"]])
     enough = 400 * duration  # above any rate seen here
@@ -329,9 +307,7 @@ def measure(
             duration=2,
             args=warm_up,
         )
-        before = run(
-            f"floor_create_{connections}", floor_base, "floor.lua", connections, ()
-        )
+        before = run(f"floor_create_{connections}", floor_base, "floor.lua", connections, ())
         ours = run(
             name,
             salon_base,
@@ -339,12 +315,8 @@ def measure(
             connections,
             args or (write_requests(slots.take(enough)),),
         )
-        after = run(
-            f"floor_create_{connections}", floor_base, "floor.lua", connections, ()
-        )
-        ours["floor"] = {
-            key: round((before[key] + after[key]) / 2, 2) for key in ("rps", "p50_ms")
-        }
+        after = run(f"floor_create_{connections}", floor_base, "floor.lua", connections, ())
+        ours["floor"] = {key: round((before[key] + after[key]) / 2, 2) for key in ("rps", "p50_ms")}
         runs[name] = ours
     return runs
 
@@ -358,25 +330,16 @@ def queries_per_request(data: dict, slots: Slots) -> dict:
 
     from apps.common.tests.factories import RIYADH
 
-    client = Client(
-        HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {data['tokens'][0]}"
-    )
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {data['tokens'][0]}")
     _token, body = slots.take(1)[0].split("\t", 1)
     counts = {}
     with (
         transaction.atomic(),
         CaptureQueriesContext(connection) as queries,
     ):  # holds the after-commit publish
-        assert (
-            client.post(
-                "/api/bookings/", body, content_type="application/json"
-            ).status_code
-            == 201
-        )
+        assert client.post("/api/bookings/", body, content_type="application/json").status_code == 201
     counts["booking_create"] = len(queries)
-    tomorrow = (
-        (timezone.now().astimezone(RIYADH) + timedelta(days=1)).date().isoformat()
-    )
+    tomorrow = (timezone.now().astimezone(RIYADH) + timedelta(days=1)).date().isoformat()
     anonymous = Client(HTTP_HOST="127.0.0.1")  # as wrk asks for availability
     availability = f"/api/availability/?salon={data['salon']}&service={data['service']}&date={tomorrow}"
     for name, asking, path in [
@@ -394,18 +357,12 @@ def ratios(runs: dict) -> dict:
     """Each endpoint against the floor measured around it (see measure)."""
     create_1, create_8 = runs["booking_create_1"], runs["booking_create_8"]
     return {
-        "create_p50_vs_floor": round(
-            create_1["p50_ms"] / create_1["floor"]["p50_ms"], 2
-        ),
-        "create_rps_floor_over_ours": round(
-            create_8["floor"]["rps"] / create_8["rps"], 2
-        ),
+        "create_p50_vs_floor": round(create_1["p50_ms"] / create_1["floor"]["p50_ms"], 2),
+        "create_rps_floor_over_ours": round(create_8["floor"]["rps"] / create_8["rps"], 2),
         "availability_rps_share_of_floor": round(
             runs["availability_8"]["rps"] / runs["availability_8"]["floor"]["rps"], 2
         ),
-        "list_rps_share_of_floor": round(
-            runs["booking_list_8"]["rps"] / runs["booking_list_8"]["floor"]["rps"], 2
-        ),
+        "list_rps_share_of_floor": round(runs["booking_list_8"]["rps"] / runs["booking_list_8"]["floor"]["rps"], 2),
     }
 
 
@@ -456,9 +413,7 @@ def chart(results: dict, path: Path) -> None:
         )
     ax.set_xticks(xs, labels)
     ax.set_ylabel("requests per second (8 connections, median of rounds)")
-    ax.set_title(
-        "Salon endpoints beside the floor (bare DRF create): gunicorn 2 sync workers, PostgreSQL"
-    )
+    ax.set_title("Salon endpoints beside the floor (bare DRF create): gunicorn 2 sync workers, PostgreSQL")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path)
@@ -492,17 +447,12 @@ def write_docs(results: dict) -> str:
         "| --- | --- | --- | --- |",
     ]
     for label, key, fmt, goal in rows:
-        lines.append(
-            f"| {label} | {cell(small, key, fmt)} | {cell(large, key, fmt) if large else '—'} | {goal} |"
-        )
+        lines.append(f"| {label} | {cell(small, key, fmt)} | {cell(large, key, fmt) if large else '—'} | {goal} |")
     first = results["small"][0]
     lines += [
         "",
         "Median req/s at 8 connections, 1,000 bookings (floor around it): "
-        + ", ".join(
-            f"{name} {rate['rps']:.0f} ({rate['floor_rps']:.0f})"
-            for name, rate in small["rates"].items()
-        )
+        + ", ".join(f"{name} {rate['rps']:.0f} ({rate['floor_rps']:.0f})" for name, rate in small["rates"].items())
         + f"; create p50 {first['booking_create_1']['p50_ms']} ms vs floor "
         f"{first['booking_create_1']['floor']['p50_ms']} ms in the first round.",
     ]
@@ -514,9 +464,7 @@ def write_docs(results: dict) -> str:
         )
         for name in ("booking_create_8", "availability_8", "booking_list_8"):
             a, b = small["rates"][name], large["rates"][name]
-            lines.append(
-                f"- {name}: {a['share'] / b['share']:.2f} ({a['rps'] / b['rps']:.2f})"
-            )
+            lines.append(f"- {name}: {a['share'] / b['share']:.2f} ({a['rps'] / b['rps']:.2f})")
     lines.append("")
     lines.append(f"Queries per request (in-process, same views): {results['queries']}.")
     lines.append(
@@ -615,9 +563,7 @@ def main() -> None:
     performance = ROOT / "docs" / "performance.md"
     text = performance.read_text()
     block = f"<!-- bench:api -->\n{table}\n<!-- /bench:api -->"
-    text = re.sub(
-        r"<!-- bench:api -->.*?<!-- /bench:api -->", lambda _: block, text, flags=re.S
-    )
+    text = re.sub(r"<!-- bench:api -->.*?<!-- /bench:api -->", lambda _: block, text, flags=re.S)
     performance.write_text(text)
     print(table)
 

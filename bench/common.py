@@ -12,9 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "backend"))
 
-BENCH_DATABASE_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/salon_bench"
-)
+BENCH_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/salon_bench")
 BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
 RESULTS = ROOT / "bench" / "results"
 os.environ["DATABASE_URL"] = BENCH_DATABASE_URL
@@ -26,9 +24,7 @@ def recreate_database(database_url: str = BENCH_DATABASE_URL) -> None:
 
     url = urlsplit(database_url)
     name = url.path.lstrip("/")
-    with psycopg.connect(
-        urlunsplit(url._replace(path="/postgres")), autocommit=True
-    ) as conn:
+    with psycopg.connect(urlunsplit(url._replace(path="/postgres")), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
 

@@ -19,9 +19,7 @@ from common import BENCH_DATABASE_URL, BROKER, RESULTS, fresh_django, percentile
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--bookings", type=int, default=150, help="bookings per latency run"
-    )
+    parser.add_argument("--bookings", type=int, default=150, help="bookings per latency run")
     parser.add_argument("--web-workers", type=int, default=2)
     args = parser.parse_args()
 
@@ -56,10 +54,7 @@ def main() -> None:
         first = datetime(date.year, date.month, date.day, 9, 0, tzinfo=RIYADH)
         per_staff = 24
         assert count <= per_staff * len(staff)
-        return [
-            (staff[i % len(staff)], first + timedelta(minutes=30 * (i // len(staff))))
-            for i in range(count)
-        ]
+        return [(staff[i % len(staff)], first + timedelta(minutes=30 * (i // len(staff)))) for i in range(count)]
 
     def create(client: httpx.Client, index: int, member, start) -> float:
         customer = customers[index % len(customers)]
@@ -75,9 +70,7 @@ def main() -> None:
         )
         elapsed = time.perf_counter() - began
         if response.status_code != 201:
-            raise RuntimeError(
-                f"booking failed: {response.status_code} {response.text}"
-            )
+            raise RuntimeError(f"booking failed: {response.status_code} {response.text}")
         return elapsed
 
     def pending_count() -> int:
@@ -104,10 +97,7 @@ def main() -> None:
                 with httpx.Client(base_url=base, timeout=30) as client:
                     for i, (member, start) in enumerate(slots(10)):  # warm-up
                         create(client, i, member, start)
-                    times = [
-                        create(client, i, m, s)
-                        for i, (m, s) in enumerate(slots(args.bookings))
-                    ]
+                    times = [create(client, i, m, s) for i, (m, s) in enumerate(slots(args.bookings))]
                 wait_for(
                     lambda: pending_count() == 0,
                     timeout=600,
@@ -122,21 +112,15 @@ def main() -> None:
             "p95_ms": round(percentile(times, 0.95) * 1000, 2),
             "mean_ms": round(statistics.fmean(times) * 1000, 2),
         }
-    latency["ratio_p50"] = round(
-        latency["slow_500ms"]["p50_ms"] / latency["instant"]["p50_ms"], 3
-    )
-    latency["ratio_p95"] = round(
-        latency["slow_500ms"]["p95_ms"] / latency["instant"]["p95_ms"], 3
-    )
+    latency["ratio_p50"] = round(latency["slow_500ms"]["p50_ms"] / latency["instant"]["p50_ms"], 3)
+    latency["ratio_p95"] = round(latency["slow_500ms"]["p95_ms"] / latency["instant"]["p95_ms"], 3)
     results["latency"] = latency
 
     # (c) queries of one booking creation, counted in-process through the API view.
     from django.test import Client
 
     member, start = slots(1)[0]
-    client = Client(
-        HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {tokens[customers[0].pk]}"
-    )
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {tokens[customers[0].pk]}")
     # The outer transaction holds the after-commit delivery until the count is taken.
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         response = client.post(

@@ -31,12 +31,8 @@ def main() -> None:
         default=5000,
         help="two reminders each (customer, staff)",
     )
-    parser.add_argument(
-        "--limit", type=int, default=80, help="the provider's messages per second"
-    )
-    parser.add_argument(
-        "--concurrency", type=int, default=16, help="per worker process (two of them)"
-    )
+    parser.add_argument("--limit", type=int, default=80, help="the provider's messages per second")
+    parser.add_argument("--concurrency", type=int, default=16, help="per worker process (two of them)")
     args = parser.parse_args()
 
     fresh_django()
@@ -58,9 +54,7 @@ def main() -> None:
     Booking.objects.all().delete()
     User.objects.all().delete()
     haircut = ServiceFactory(salon__name="Bench Salon")
-    SalonNotificationSettings.objects.create(
-        salon=haircut.salon, reminder_offsets_minutes=[1440]
-    )
+    SalonNotificationSettings.objects.create(salon=haircut.salon, reminder_offsets_minutes=[1440])
     staff = User.objects.bulk_create(
         User(
             phone=f"+9665{6000000 + i:08d}"[:13],
@@ -98,9 +92,7 @@ def main() -> None:
         ),
         batch_size=2000,
     )
-    with fake_twilio.FakeTwilio(
-        behaviour=fake_twilio.rate_limited(args.limit, delay=0.05)
-    ) as fake:
+    with fake_twilio.FakeTwilio(behaviour=fake_twilio.rate_limited(args.limit, delay=0.05)) as fake:
         from django.conf import settings
 
         limits = json.dumps({"twilio": args.limit})
@@ -114,16 +106,11 @@ def main() -> None:
             PROVIDER_RATE_LIMITS=limits,
             **fake.env(),
         )
-        workers = [
-            start_worker(env, concurrency=args.concurrency, name=name)
-            for name in ("a", "b")
-        ]
+        workers = [start_worker(env, concurrency=args.concurrency, name=name) for name in ("a", "b")]
         try:
             scan = reminder_scan()
             wait_for(
-                lambda: not Notification.objects.filter(
-                    status=NotificationStatus.PENDING
-                ).exists(),
+                lambda: not Notification.objects.filter(status=NotificationStatus.PENDING).exists(),
                 timeout=3600,
                 interval=1,
                 what="reminders delivered",
@@ -150,9 +137,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "ratelimit.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
-    print(
-        "\n| reminders | provider limit | workers | refused for rate | sustained msg/s | share of limit |"
-    )
+    print("\n| reminders | provider limit | workers | refused for rate | sustained msg/s | share of limit |")
     print("| --- | --- | --- | --- | --- | --- |")
     print(
         f"| {result['reminders']} | {args.limit}/s | 2 x {args.concurrency} | {refused} | "

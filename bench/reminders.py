@@ -60,9 +60,7 @@ def main() -> None:
         Booking.objects.all().delete()
         User.objects.all().delete()
         haircut = ServiceFactory(salon__name=f"Bench Salon {concurrency}")
-        SalonNotificationSettings.objects.create(
-            salon=haircut.salon, reminder_offsets_minutes=[1440]
-        )
+        SalonNotificationSettings.objects.create(salon=haircut.salon, reminder_offsets_minutes=[1440])
         staff = User.objects.bulk_create(
             User(
                 phone=f"+9665{6000000 + i:08d}"[:13],
@@ -115,20 +113,14 @@ def main() -> None:
             with CaptureQueriesContext(connection) as queries:
                 scan = reminder_scan()
             queued_in = time.perf_counter() - began
-            messages = Notification.objects.filter(
-                status=NotificationStatus.PENDING
-            ).count()
+            messages = Notification.objects.filter(status=NotificationStatus.PENDING).count()
             assert scan.written == messages == 2 * args.bookings, (scan, messages)
 
-            env = stack_env(
-                database=BENCH_DATABASE_URL, broker=BROKER, queue=QUEUE, **fake.env()
-            )
+            env = stack_env(database=BENCH_DATABASE_URL, broker=BROKER, queue=QUEUE, **fake.env())
             worker = start_worker(env, concurrency=concurrency)
             try:
                 wait_for(
-                    lambda: not Notification.objects.filter(
-                        status=NotificationStatus.PENDING
-                    ).exists(),
+                    lambda: not Notification.objects.filter(status=NotificationStatus.PENDING).exists(),
                     timeout=1800,
                     interval=0.5,
                     what="reminders delivered",

@@ -32,9 +32,7 @@ def rows(count: int, service, staff, customers) -> list[int]:
     from apps.notifications.delivery.policy import retry_deadline
     from apps.notifications.models import Notification
 
-    start = timezone.now() + timedelta(
-        days=3 + Booking.objects.count()
-    )  # one booking per call, apart
+    start = timezone.now() + timedelta(days=3 + Booking.objects.count())  # one booking per call, apart
     booking = Booking.objects.create(
         salon=service.salon, service=service, customer=customers[0], staff=staff, start=start,
         end=start + timedelta(minutes=30), busy_until=start + timedelta(minutes=30), status=BookingStatus.CONFIRMED,
@@ -167,9 +165,7 @@ def main() -> None:
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "worker.json").write_text(json.dumps(results, indent=2))
-    print(
-        "\n| concurrency | messages | msg/s | ceiling | share |\n| --- | --- | --- | --- | --- |"
-    )
+    print("\n| concurrency | messages | msg/s | ceiling | share |\n| --- | --- | --- | --- | --- |")
     for row in results["dispatch"]:
         print(f"| {row['concurrency']} | {row['messages']} | {row['msg_per_s']} | {row['ceiling']:.0f} | "
               f"{row['share']:.0%} |")  # fmt: skip
