@@ -20,6 +20,7 @@ class DataRequestKind(models.TextChoices):
 # What a person may ask for with POST /api/me/data-requests/ (export and erasure
 # have endpoints of their own, answered at once).
 REQUESTABLE_KINDS = (DataRequestKind.CORRECTION, DataRequestKind.OTHER)
+REQUESTABLE_KIND_CHOICES = [(kind.value, kind.label) for kind in REQUESTABLE_KINDS]
 
 
 class DataRequestQuerySet(models.QuerySet):

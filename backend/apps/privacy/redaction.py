@@ -11,7 +11,7 @@ the monthly usage stay right).
 import phonenumbers
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Case, F, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Concat
 from django.utils import timezone
 
@@ -38,7 +38,7 @@ def phone_forms(e164: str) -> list[str]:
 
 def _skip_reason_kept():
     # A skip reason is a code (kept for statistics); a provider's error text may quote the number.
-    return Case(When(reason__in=SkipReason.values, then=F("reason")), default=Value(""))
+    return Case(When(reason__in=SkipReason.values, then=F("reason")), default=Value(""), output_field=TextField())
 
 
 def redact_notifications(rows: QuerySet[Notification], *, phone: bool = True) -> int:
@@ -96,7 +96,7 @@ def redact_admin_log(user: User, *, forms: list[str], booking_ids: list[int]) ->
     if booking_ids:
         changed += LogEntry.objects.filter(
             content_type=ContentType.objects.get_for_model(Booking), object_id__in=[str(pk) for pk in booking_ids]
-        ).update(object_repr=Concat(Value("booking #"), F("object_id")))
+        ).update(object_repr=Concat(Value("booking #"), F("object_id"), output_field=TextField()))
     if forms:
         quoted = Q()
         for form in forms:

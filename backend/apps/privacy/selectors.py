@@ -63,7 +63,7 @@ def rows_of(
     def schema() -> serializers.Field:
         found = apps.get_model(model)
         shape = type(
-            "".join(part.title() for part in found._meta.model_name.split("_")) + "ExportRow",
+            f"{found.__name__}ExportRow",
             (serializers.Serializer,),
             {key: _schema_field(found, column) for key, column in columns.items()},
         )
@@ -80,6 +80,11 @@ def _schema_field(model, lookup: str) -> serializers.Field:
     column = model._meta.get_field(last)
     if column.is_relation:
         return serializers.IntegerField(allow_null=column.null)
+    if column.choices:
+        # Plain strings naming their values: the same vocabularies as enums elsewhere
+        # in the schema would collide by name.
+        values = ", ".join(str(value) or '""' for value, _label in column.choices)
+        return serializers.CharField(allow_blank=column.blank, help_text=f"One of: {values}.")
     field_class, kwargs = serializers.ModelSerializer().build_standard_field(last, column)
     kwargs = {k: v for k, v in kwargs.items() if k not in ("validators", "read_only", "required", "default")}
     return field_class(**kwargs)
@@ -97,7 +102,7 @@ def _own_inbound_messages(person: User) -> Q:
 EXPORT_SECTIONS: dict[str, Section] = {
     "profile": rows_of(
         "accounts.User",
-        owner="pk",
+        owner=lambda person: Q(pk=person.pk),
         one=True,
         fields=(
             "id",

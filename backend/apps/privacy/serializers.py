@@ -3,7 +3,7 @@
 
 from rest_framework import serializers
 
-from apps.privacy.models import REQUESTABLE_KINDS, DataRequest, DataRequestKind
+from apps.privacy.models import REQUESTABLE_KIND_CHOICES, DataRequest, DataRequestKind
 
 
 class DataRequestSerializer(serializers.ModelSerializer):
@@ -18,7 +18,7 @@ class DataRequestSerializer(serializers.ModelSerializer):
 
 class DataRequestCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
-        choices=[(kind.value, kind.label) for kind in REQUESTABLE_KINDS],
+        choices=REQUESTABLE_KIND_CHOICES,
         help_text="A correction of your data, or another request about it. Export and erasure have their own "
         "endpoints: GET /api/me/export/, DELETE /api/me/.",
     )

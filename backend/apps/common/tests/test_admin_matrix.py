@@ -12,6 +12,7 @@ from django.contrib import admin
 
 from apps.common.tests.admin_fixtures import a_login_code, salon_world
 from apps.notifications.models import WhatsAppTemplate
+from apps.privacy.services import data_request_record
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +37,7 @@ MANAGER = {
     "notifications.inboundmessage": (200, 200, 403, 403),
     "notifications.salonnotificationsettings": (200, 200, 200, 403),
     "notifications.whatsapptemplate": (200, 200, 403, 403),
+    "privacy.datarequest": (403, 403, 403, 403),  # superusers only (personal data requests)
 }
 # Not a salon's rows: the business's WhatsApp templates, the same for every manager.
 SHARED = {"notifications.whatsapptemplate"}
@@ -46,6 +48,7 @@ NOWHERE = {
     "notifications.notification": {"add", "delete"},
     "notifications.inboundmessage": {"add", "delete"},
     "token_blacklist.outstandingtoken": {"add", "delete"},
+    "privacy.datarequest": {"delete"},  # the log of requests is kept
 }
 SCOPED = {label for label, (listing, *_) in MANAGER.items() if listing == 200} - SHARED
 
@@ -80,6 +83,7 @@ def world(now, django_user_model):
         "notifications.whatsapptemplate": WhatsAppTemplate.objects.create(
             name="booking_created_customer", language="ar"
         ),
+        "privacy.datarequest": data_request_record(user=alpha.customer, kind="correction", details="Fix my name"),
     }
     people = {
         "manager": alpha.manager,

@@ -57,6 +57,14 @@ MATRIX = {
     ("POST", "/api/auth/logout/"): (signed_in(204), lambda ctx, actor: {"refresh": ctx["refresh"].get(actor, "x")}),
     ("GET", "/api/me/"): (signed_in(200), None),
     ("PATCH", "/api/me/"): (signed_in(200), lambda ctx, actor: {"name": "New name"}),
+    # Personal data: always one's own (apps/privacy/tests). Erasure is for customers.
+    ("DELETE", "/api/me/"): (row(401, 204, 204, 403, 403, 403, 403, 403), None),
+    ("GET", "/api/me/export/"): (signed_in(200), None),
+    ("GET", "/api/me/data-requests/"): (signed_in(200), None),
+    ("POST", "/api/me/data-requests/"): (
+        signed_in(201),
+        lambda ctx, actor: {"kind": "correction", "details": "My name is spelled differently."},
+    ),
     ("GET", "/api/salons/"): (everyone(200), None),
     ("GET", "/api/salons/{id}/"): (everyone(200), None),
     ("GET", "/api/services/"): (everyone(200), None),
