@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from apps.common.channels import Channel
 from apps.common.metrics import DELIVERY_ATTEMPTS, count_notification_on_commit
-from apps.common.scrubbing import mask_phone
+from apps.common.scrubbing import mask_phone, personal_data, personal_data_scope
 from apps.notifications.delivery.policy import retry_delay, stale_reason, too_late_to_retry
 from apps.notifications.models import (
     AttemptOutcome,
@@ -47,6 +47,7 @@ class DeliveryOutcome:
     retry_in: float | None = None
 
 
+@personal_data_scope
 def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
     """Send one pending notification through its provider and record the outcome.
 
@@ -69,6 +70,7 @@ def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
         return _not_claimed(notification_id, now)
 
     notification = Notification.objects.select_related("booking", "recipient").get(pk=notification_id)
+    personal_data(notification.message, notification.phone)  # in no log line or error report (docs/privacy.md)
     stale = stale_reason(notification, now)
     if stale:
         _skip(notification, stale, now)
