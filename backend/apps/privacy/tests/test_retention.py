@@ -160,7 +160,8 @@ def test_rows_are_redacted_in_batches(now, stylist, haircut):
     customer = UserFactory()
     now.move_to(LONG_AGO)
     for hour in range(5):
-        booking = BookingFactory(service=haircut, staff=stylist, customer=customer, start=LONG_AGO + timedelta(hours=hour))
+        start = LONG_AGO + timedelta(hours=hour)
+        booking = BookingFactory(service=haircut, staff=stylist, customer=customer, start=start)
         NotificationFactory(booking=booking, status="sent", message="old text")
     now.move_to(datetime(2026, 2, 28, 8, 0, tzinfo=RIYADH))
 
