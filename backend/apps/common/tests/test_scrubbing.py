@@ -63,9 +63,7 @@ def test_free_text_loses_numbers_tokens_and_codes_but_keeps_ids_and_times():
 @pytest.fixture
 def configured_log():
     """The handler settings.LOGGING installs on the root logger, writing into a buffer."""
-    handler = next(
-        h for h in logging.getLogger().handlers if any(isinstance(f, PersonalDataFilter) for f in h.filters)
-    )
+    handler = next(h for h in logging.getLogger().handlers if any(isinstance(f, PersonalDataFilter) for f in h.filters))
     buffer = io.StringIO()
     previous = handler.setStream(buffer)
     yield buffer

@@ -217,9 +217,7 @@ def test_a_failed_send_leaves_no_number_code_token_or_text_in_logs_or_error_repo
         base = stack.web(env)
         web = stack.processes[-1]
 
-        login = httpx.post(
-            f"{base}/api/auth/otp/request/", json={"phone": PHONE}, headers=_bearer(access), timeout=30
-        )
+        login = httpx.post(f"{base}/api/auth/otp/request/", json={"phone": PHONE}, headers=_bearer(access), timeout=30)
         assert login.status_code == 503 and login.json()["code"] == "otp_delivery_failed"
         start = _at((timezone.now() + timedelta(days=1)).astimezone(RIYADH).date(), 10)
         booking = _book(base, access, haircut, stylist, start)
