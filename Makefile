@@ -81,6 +81,7 @@ bench: install
 	$(BIN)/python bench/worker.py
 	$(BIN)/python bench/reminders.py
 	$(BIN)/python bench/delivery.py
+	$(BIN)/python bench/export.py
 
 # Django's deployment checklist with production settings (issue #6).
 deploy-check: install
