@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from apps.common.errors import AppError
 from apps.common.tests.factories import ManagerFactory, UserFactory
 from apps.privacy.models import DataRequest
-from apps.privacy.services import OPEN_REQUESTS_LIMIT, data_request_record
+from apps.privacy.services import OPEN_REQUESTS_LIMIT, data_request_complete, data_request_record
 from apps.privacy.tests.helpers import validate_against_schema
 
 pytestmark = pytest.mark.django_db
@@ -143,3 +144,15 @@ def test_managers_do_not_see_personal_data_requests(client, now, customer):
 
     assert client.get("/admin/privacy/datarequest/").status_code == 403
     assert b"privacy" not in client.get("/admin/").content.lower()
+
+
+def test_a_request_is_answered_once(now, customer, stylist):
+    request = data_request_record(user=customer, kind="correction", details="fix my name")
+    data_request_complete(request_id=request.pk, handled_by=stylist, resolution="Done.")
+
+    with pytest.raises(AppError) as refused:
+        data_request_complete(request_id=request.pk, handled_by=customer)
+
+    assert refused.value.code == "request_already_completed"
+    request.refresh_from_db()
+    assert (request.handled_by, request.resolution) == (stylist, "Done.")
