@@ -260,12 +260,12 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.common.schema.add_error_responses",
     ],
-    # Swagger UI assets served from this server, not a CDN (works offline).
     # The kinds of personal-data requests: all of them, and those a person may send.
     "ENUM_NAME_OVERRIDES": {
         "DataRequestKindEnum": "apps.privacy.models.DataRequestKind",
         "RequestableKindEnum": "apps.privacy.models.REQUESTABLE_KIND_CHOICES",
     },
+    # Swagger UI assets served from this server, not a CDN (works offline).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
