@@ -82,6 +82,7 @@ bench: install
 	$(BIN)/python bench/reminders.py
 	$(BIN)/python bench/ratelimit.py
 	$(BIN)/python bench/delivery.py
+	$(BIN)/python bench/export.py
 
 # Django's deployment checklist with production settings (issue #6); production needs
 # METRICS_TOKEN too (check salon.E001).

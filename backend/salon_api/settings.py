@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -92,6 +93,7 @@ INSTALLED_APPS = [
     "apps.salons",
     "apps.bookings",
     "apps.notifications",
+    "apps.privacy",
 ]
 
 MIDDLEWARE = [
@@ -269,6 +271,8 @@ REST_FRAMEWORK = {
         "otp_request_phone": env_str("OTP_REQUEST_RATE_PER_PHONE", "5/hour"),
         "otp_request_ip": env_str("OTP_REQUEST_RATE_PER_IP", "20/hour"),
         "otp_verify_ip": env_str("OTP_VERIFY_RATE_PER_IP", "30/hour"),
+        # GET /api/me/export/ per person (each export is also logged as a data request).
+        "data_export": env_str("DATA_EXPORT_RATE", "10/hour"),
     },
 }
 if DEBUG:
@@ -293,10 +297,15 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.common.schema.add_error_responses",
     ],
+    # The kinds of personal-data requests: all of them, and those a person may send.
+    # One name per vocabulary wherever it appears (the channel: a person's preferred
+    # one, a consent's; the kinds of personal data requests).
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "apps.common.channels.Channel",
+        "DataRequestKindEnum": "apps.privacy.models.DataRequestKind",
+        "RequestableKindEnum": "apps.privacy.models.REQUESTABLE_KIND_CHOICES",
+    },
     # Swagger UI assets served from this server, not a CDN (works offline).
-    # One name for the channel vocabulary wherever it appears (a person's preferred
-    # channel, a consent's channel).
-    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "apps.common.channels.Channel"},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -337,6 +346,12 @@ PROVIDER_RATE_LIMITS = json.loads(env_str("PROVIDER_RATE_LIMITS", "{}"))
 REPLY_ANSWERS_PER_HOUR = env_int("REPLY_ANSWERS_PER_HOUR", 3)
 # How often the beat scans for due reminders (a reminder goes out within this of its moment).
 REMINDER_SCAN_INTERVAL_SECONDS = env_int("REMINDER_SCAN_INTERVAL_SECONDS", 60)
+
+# --- Personal data (apps/privacy, docs/privacy.md) -------------------------------
+# Message texts and phone numbers (notifications, their attempts, inbound messages)
+# are redacted this many days after the message; event, channel, status, times,
+# segments and cost stay for statistics. Used and expired login codes go after a day.
+MESSAGE_RETENTION_DAYS = env_int("MESSAGE_RETENTION_DAYS", 365)
 
 # --- Celery ------------------------------------------------------------------
 # Production: Redis (CELERY_BROKER_URL). Without one, the embedded broker: a folder
@@ -379,6 +394,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULE = {
     "notifications-sweep": {"task": "notifications.sweep", "schedule": float(NOTIFICATION_SWEEP_INTERVAL_SECONDS)},
     "notifications-remind": {"task": "notifications.remind", "schedule": float(REMINDER_SCAN_INTERVAL_SECONDS)},
+    # Once a day, at a quiet hour (UTC; the default 00:30 is 03:30 in Riyadh).
+    "privacy-retention": {
+        "task": "privacy.retention",
+        "schedule": crontab(minute=30, hour=env_int("PRIVACY_RETENTION_HOUR_UTC", 0)),
+    },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
@@ -439,15 +459,16 @@ METRICS_BROKER_TIMEOUT_SECONDS = float(env_str("METRICS_BROKER_TIMEOUT_SECONDS",
 SENTRY_DSN = env_str("SENTRY_DSN")
 if SENTRY_DSN:
     import sentry_sdk
-    from sentry_sdk.integrations.celery import CeleryIntegration
-    from sentry_sdk.integrations.django import DjangoIntegration
 
+    from apps.common.scrubbing import sentry_options
+
+    # No phone numbers, codes, tokens or message texts in error reports (apps/common/scrubbing.py).
     sentry_sdk.init(
-        dsn=SENTRY_DSN,
-        environment=DJANGO_ENV,
-        integrations=[DjangoIntegration(), CeleryIntegration()],
-        traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0")),
-        send_default_pii=False,  # phone numbers and message texts stay out of error reports
+        **sentry_options(
+            dsn=SENTRY_DSN,
+            environment=DJANGO_ENV,
+            traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0")),
+        )
     )
 
 # --- Logging -----------------------------------------------------------------
@@ -455,7 +476,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Phone numbers masked, tokens and codes hidden, in every line but the console provider's.
+    "filters": {"personal_data": {"()": "apps.common.scrubbing.PersonalDataFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["personal_data"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

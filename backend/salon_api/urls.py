@@ -14,6 +14,7 @@ api_patterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.salons.urls")),
     path("", include("apps.notifications.urls")),
+    path("", include("apps.privacy.urls")),
     path("health/", LivenessView.as_view(), name="health"),
     path("health/ready/", ReadinessView.as_view(), name="health-ready"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

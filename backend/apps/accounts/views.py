@@ -23,6 +23,7 @@ from apps.accounts.throttles import (
     OtpVerifyPerAddressThrottle,
 )
 from apps.common.errors import InvalidInput
+from apps.privacy.services import person_erase
 
 OTP_SENT = "If this number can receive messages, a login code is on its way."
 
@@ -72,13 +73,25 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeView(generics.RetrieveUpdateAPIView):
+class MeView(generics.RetrieveUpdateDestroyAPIView):
     serializer_class = MeSerializer
     permission_classes = [IsAuthenticated]
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_object(self):
         return self.request.user
 
     def perform_update(self, serializer):
         serializer.instance = user_update_profile(user=self.request.user, **serializer.validated_data)
+
+    @extend_schema(
+        responses={204: None},
+        summary="Erase your data (customers)",
+        description="Cancels your future bookings, removes your name and phone and the texts of your messages, "
+        "and ends every login. Staff and managers: 403, the salon closes their accounts.",
+    )
+    def delete(self, request, *args, **kwargs):
+        return super().delete(request, *args, **kwargs)
+
+    def perform_destroy(self, instance):
+        person_erase(user=instance)  # the account stays, anonymous (apps/privacy)

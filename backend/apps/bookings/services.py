@@ -295,14 +295,18 @@ def _locked_booking(booking_id: int, actor: User) -> Booking:
 
 
 @transaction.atomic
-def booking_change_status(*, actor: User, booking_id: int, status: str, reason: str = "") -> Booking:
+def booking_change_status(
+    *, actor: User, booking_id: int, status: str, reason: str = "", tell_customer: bool = True
+) -> Booking:
     """Move a booking along its status machine and notify on confirm/cancel.
 
     A request for the current status changes and sends nothing. Any change not
     in ``ALLOWED_TRANSITIONS`` is a 400 naming the allowed next statuses. A
     cancellation may say why (``reason``, kept on the booking).
+    ``tell_customer=False``: only the staff member hears of it (an erasure's cancellations).
     """
-    return _change_status(actor, _locked_booking(booking_id, actor), status, now=timezone.now(), reason=reason)
+    booking = _locked_booking(booking_id, actor)
+    return _change_status(actor, booking, status, now=timezone.now(), reason=reason, tell_customer=tell_customer)
 
 
 @transaction.atomic
@@ -358,7 +362,9 @@ def booking_update(*, actor: User, booking_id: int, changes: BookingChanges) -> 
 
 
 # --- steps on a booking already locked by the caller --------------------------------
-def _change_status(actor: User, booking: Booking, status: str, *, now: datetime, reason: str = "") -> Booking:
+def _change_status(
+    actor: User, booking: Booking, status: str, *, now: datetime, reason: str = "", tell_customer: bool = True
+) -> Booking:
     previous = booking.status
     if status == previous:
         return booking
@@ -377,7 +383,7 @@ def _change_status(actor: User, booking: Booking, status: str, *, now: datetime,
     if status == BookingStatus.CANCELLED:
         booking.cancellation_reason = reason.strip()[:CANCELLATION_REASON_MAX_LENGTH]
     booking.save(update_fields=["status", "next_reminder_at", "cancellation_reason", "updated_at"])
-    notify_on_status_change(booking, previous)
+    notify_on_status_change(booking, previous, tell_customer=tell_customer)
     return booking
 
 

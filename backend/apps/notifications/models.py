@@ -68,6 +68,7 @@ class SkipReason(models.TextChoices):
         "template_unavailable",
         _("The WhatsApp template is paused, disabled or rejected: sent by SMS instead."),
     )
+    PERSON_ERASED = "person_erased", _("The person's data was erased before this message was sent.")
 
 
 class Reroute(models.TextChoices):

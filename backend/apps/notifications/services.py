@@ -223,13 +223,15 @@ def notify_booking_lifecycle(
     sequence: int = 0,
     previous_start: datetime | None = None,
     fresh: bool = False,
+    tell_customer: bool = True,
 ) -> list[Notification]:
     """Tell the customer and the staff member about ``event`` (one row each).
 
     ``fresh``: the booking was created in this transaction, so none of its rows can
     exist yet: both are written in one INSERT (the booking request's hot path).
+    ``tell_customer=False``: the staff member only (the customer erased their data).
     """
-    recipients = [booking.customer]
+    recipients = [booking.customer] if tell_customer else []
     if booking.staff_id != booking.customer_id:
         recipients.append(booking.staff)
     if fresh:
@@ -245,18 +247,21 @@ def notify_booking_lifecycle(
     ]
 
 
-def notify_on_status_change(booking: Booking, previous_status: str) -> list[Notification]:
+def notify_on_status_change(
+    booking: Booking, previous_status: str, *, tell_customer: bool = True
+) -> list[Notification]:
     """Notify on a transition to a status people must hear about; nothing otherwise.
 
     Confirmed and cancelled: customer and staff member. Completed (thank-you,
     with the salon's review link) and no-show: the customer only, each if the
-    salon's message settings have it on.
+    salon's message settings have it on. ``tell_customer=False``: nothing to the
+    customer (their data was erased), the staff member as always.
     """
     if booking.status == previous_status:
         return []
     if booking.status in STATUS_EVENTS:
-        return notify_booking_lifecycle(booking, STATUS_EVENTS[booking.status])
-    if booking.status in AFTER_VISIT_EVENTS:
+        return notify_booking_lifecycle(booking, STATUS_EVENTS[booking.status], tell_customer=tell_customer)
+    if booking.status in AFTER_VISIT_EVENTS and tell_customer:
         event, switch = AFTER_VISIT_EVENTS[booking.status]
         salon_settings = SalonNotificationSettings.for_salon(booking.salon)
         if not getattr(salon_settings, switch):

@@ -26,6 +26,7 @@ from apps.common.errors import AppError, InvalidInput, PermissionDenied, TooMany
 from apps.common.metrics import LOGIN_CODES
 from apps.common.phones import country_code, normalize_mobile
 from apps.common.rates import parse_rate
+from apps.common.scrubbing import personal_data, personal_data_scope
 from integrations.messaging import (
     MessageProvider,
     PermanentProviderError,
@@ -88,6 +89,7 @@ def _invalid_code() -> InvalidInput:
     )
 
 
+@personal_data_scope
 def otp_request(*, phone: str) -> None:
     """Send a fresh login code to ``phone``.
 
@@ -111,10 +113,12 @@ def otp_request(*, phone: str) -> None:
     text = _CODE_TEXT.get(language or Language.ARABIC, _CODE_TEXT[Language.ARABIC]).format(
         code=code, minutes=settings.OTP_CODE_TTL_SECONDS // 60
     )
+    personal_data(text, code)  # in no log line or error report (the console provider prints it: development)
     try:
         get_provider(settings.OTP_PROVIDER).send(phone, text, Channel.SMS, message_class=MessageClass.AUTHENTICATION)
     except ProviderError as exc:
-        logger.warning("OTP delivery failed via %s: %s", settings.OTP_PROVIDER, exc)
+        # People cannot log in: an error report. The code and its text are named personal data above.
+        logger.error("OTP delivery failed via %s: %s", settings.OTP_PROVIDER, exc, exc_info=exc)
         LOGIN_CODES.labels("delivery_failed").inc()
         raise OtpDeliveryFailed("We could not send a code right now. Try again in a minute.") from None
     LOGIN_CODES.labels("sent").inc()

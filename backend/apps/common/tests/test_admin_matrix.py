@@ -14,6 +14,7 @@ from django.contrib import admin
 from apps.common.tests.admin_fixtures import a_login_code, salon_world
 from apps.notifications.consent import consent_record
 from apps.notifications.models import WhatsAppTemplate
+from apps.privacy.services import data_request_record
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +44,7 @@ MANAGER = {
     "axes.accessattempt": (403, 403, 403, 403),
     "axes.accessfailurelog": (403, 403, 403, 403),
     "axes.accesslog": (403, 403, 403, 403),
+    "privacy.datarequest": (403, 403, 403, 403),  # superusers only (personal data requests)
 }
 # Not a salon's rows: the business's WhatsApp templates, the same for every manager.
 SHARED = {"notifications.whatsapptemplate"}
@@ -57,6 +59,7 @@ NOWHERE = {
     "axes.accessattempt": {"add"},
     "axes.accessfailurelog": {"add"},
     "axes.accesslog": {"add"},
+    "privacy.datarequest": {"delete"},  # the log of requests is kept
 }
 SCOPED = {label for label, (listing, *_) in MANAGER.items() if listing == 200} - SHARED
 
@@ -103,6 +106,7 @@ def world(now, django_user_model):
             username=alpha.manager.phone, ip_address="192.0.2.1", **seen
         ),
         "axes.accesslog": AccessLog.objects.create(username=alpha.manager.phone, ip_address="192.0.2.1", **seen),
+        "privacy.datarequest": data_request_record(user=alpha.customer, kind="correction", details="Fix my name"),
     }
     people = {
         "manager": alpha.manager,

@@ -60,6 +60,14 @@ MATRIX = {
     # Everyone signed in reads and records only their own consent (no id in the path).
     ("GET", "/api/me/consents/"): (signed_in(200), None),
     ("POST", "/api/me/consents/"): (signed_in(201), lambda ctx, actor: {"channel": "sms", "granted": True}),
+    # Personal data: always one's own (apps/privacy/tests). Erasure is for customers.
+    ("DELETE", "/api/me/"): (row(401, 204, 204, 403, 403, 403, 403, 403), None),
+    ("GET", "/api/me/export/"): (signed_in(200), None),
+    ("GET", "/api/me/data-requests/"): (signed_in(200), None),
+    ("POST", "/api/me/data-requests/"): (
+        signed_in(201),
+        lambda ctx, actor: {"kind": "correction", "details": "My name is spelled differently."},
+    ),
     ("GET", "/api/salons/"): (everyone(200), None),
     ("GET", "/api/salons/{id}/"): (everyone(200), None),
     ("GET", "/api/services/"): (everyone(200), None),

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.common.channels import Channel, MessageClass
 from apps.common.metrics import DELIVERY_ATTEMPTS, count_notification_on_commit
+from apps.common.scrubbing import mask_phone, personal_data, personal_data_scope
 from apps.notifications.delivery.pacing import pace
 from apps.notifications.delivery.policy import retry_delay, stale_reason, too_late_to_retry
 from apps.notifications.models import (
@@ -51,6 +52,7 @@ class DeliveryOutcome:
     retry_in: float | None = None
 
 
+@personal_data_scope
 def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
     """Send one pending notification through its provider and record the outcome.
 
@@ -73,6 +75,7 @@ def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
         return _not_claimed(notification_id, now)
 
     notification = Notification.objects.select_related("booking__salon", "recipient").get(pk=notification_id)
+    personal_data(notification.message, notification.phone)  # in no log line or error report (docs/privacy.md)
     stale = stale_reason(notification, now)
     if stale:
         _skip(notification, stale, now)
@@ -205,7 +208,19 @@ def _template(notification: Notification) -> Template | None:
 
 def _after_final_error(notification: Notification, *, started_at: datetime, error: ProviderError) -> DeliveryOutcome:
     rule = error_rule(notification.provider, error.code)
-    logger.warning("Notification %s failed via %s: [%s]", notification.pk, notification.provider, error.code)
+    if notification.channel == Channel.WHATSAPP and notification.template and rule.on_failure != OnFailure.GIVE_UP:
+        logger.warning("Notification %s failed via %s: [%s]", notification.pk, notification.provider, error.code)
+    else:
+        # No other channel will carry it: someone is not told. An error report, with the
+        # provider's refusal (phone numbers masked, texts and codes kept out: docs/privacy.md).
+        logger.error(
+            "Notification %s to %s failed for good via %s: [%s]",
+            notification.pk,
+            mask_phone(notification.phone),
+            notification.provider,
+            error.code,
+            exc_info=error,
+        )
     with transaction.atomic():
         failed = _record(
             notification,
