@@ -7,34 +7,23 @@ DSN: ``fake.dsn`` (``http://key@127.0.0.1:<port>/1``); the SDK then POSTs to
 
 import gzip
 import json
-import threading
 import zlib
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from apps.common.tests.fake_server import JsonHandler, LocalServer
 
 
 @dataclass
-class FakeSentry:
+class FakeSentry(LocalServer):
     envelopes: list[bytes] = field(default_factory=list)
 
     def __post_init__(self):
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._serve(self._handler())
 
     @property
     def dsn(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://publickey@{host}:{port}/1"
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()
 
     def raw(self) -> str:
         """Everything received, decompressed, as one text (to look for what must not be there)."""
@@ -57,12 +46,9 @@ class FakeSentry:
     def _handler(self):
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(JsonHandler):
             def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = self.body()
                 encoding = (self.headers.get("Content-Encoding") or "").lower()
                 if encoding == "gzip":
                     body = gzip.decompress(body)
@@ -74,10 +60,6 @@ class FakeSentry:
                     body = brotli.decompress(body)
                 with fake._lock:
                     fake.envelopes.append(body)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
+                self.answer(200, {})
 
         return Handler

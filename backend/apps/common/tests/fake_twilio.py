@@ -15,10 +15,11 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import httpx
+
+from apps.common.tests.fake_server import JsonHandler, LocalServer
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def flaky_for(seconds: float, *, failure_rate: float = 0.5, seed: int = 7) -> Ca
 
 
 @dataclass
-class FakeTwilio:
+class FakeTwilio(LocalServer):
     account_sid: str = "ACfake0000000000000000000000000000"
     auth_token: str = "fake-auth-token"
     behaviour: Callable[[Received], Reply] = field(default_factory=ok)
@@ -146,16 +147,8 @@ class FakeTwilio:
     segments: int = 1  # what it answers as num_segments
 
     def __post_init__(self):
-        self._lock = threading.Lock()
         self._seen: Counter = Counter()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        self._serve(self._handler())
 
     def env(self) -> dict[str, str]:
         """Settings that point the ``twilio`` adapter of another process here."""
@@ -165,14 +158,6 @@ class FakeTwilio:
             "TWILIO_AUTH_TOKEN": self.auth_token,
             "TWILIO_FROM": "SALON",
         }
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()
 
     # --- what the tests read -------------------------------------------------
     def successes(self) -> list[Received]:
@@ -223,39 +208,19 @@ class FakeTwilio:
     def _handler(self):
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as real providers allow
-            # Headers and body leave at once (as a real server's do): with Nagle's
-            # algorithm on, the body waited for the client's delayed ACK, 40 ms a call.
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
-            def _answer(self, status: int, body: dict):
-                payload = json.dumps(body).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the sender died mid-call (the worker-kill test does that)
-
+        class Handler(JsonHandler):
             def do_POST(self):
                 expected_path = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
-                length = int(self.headers.get("Content-Length") or 0)
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                form = {k: v[0] for k, v in parse_qs(self.body().decode()).items()}
                 if self.path != expected_path:
-                    return self._answer(404, {"code": 20404, "message": "The requested resource was not found"})
+                    return self.answer(404, {"code": 20404, "message": "The requested resource was not found"})
                 credentials = base64.b64encode(f"{fake.account_sid}:{fake.auth_token}".encode()).decode()
                 if self.headers.get("Authorization") != f"Basic {credentials}":
-                    return self._answer(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                    return self.answer(401, {"code": 20003, "message": "Authenticate", "status": 401})
                 if not self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
-                    return self._answer(400, {"code": 20001, "message": "Expected a form body", "status": 400})
+                    return self.answer(400, {"code": 20001, "message": "Expected a form body", "status": 400})
                 if not form.get("To") or not form.get("From") or not (form.get("Body") or form.get("ContentSid")):
-                    return self._answer(400, {"code": 21604, "message": "A 'To', 'From' and 'Body' are required"})
+                    return self.answer(400, {"code": 21604, "message": "A 'To', 'From' and 'Body' are required"})
                 received = fake._record(form["To"], form["From"], form.get("Body") or form["ContentSid"])
                 received.content_sid = form.get("ContentSid", "")
                 received.content_variables = json.loads(form.get("ContentVariables") or "{}")
@@ -280,6 +245,6 @@ class FakeTwilio:
                     }
                 received.status = reply.status
                 received.replied_at = time.time()
-                return self._answer(reply.status, body)
+                return self.answer(reply.status, body)
 
         return Handler

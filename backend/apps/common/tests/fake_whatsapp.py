@@ -10,17 +10,17 @@ import hashlib
 import hmac
 import itertools
 import json
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
+from apps.common.tests.fake_server import JsonHandler, LocalServer
+
 
 @dataclass
-class FakeWhatsApp:
+class FakeWhatsApp(LocalServer):
     token: str = "meta-token"
     phone_number_id: str = "1098765"
     version: str = "v21.0"
@@ -29,16 +29,8 @@ class FakeWhatsApp:
     sent: list[dict] = field(default_factory=list)
 
     def __post_init__(self):
-        self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        self._serve(self._handler())
 
     def settings(self) -> dict[str, str]:
         """Settings that point the ``whatsapp_cloud`` adapter and the webhook here."""
@@ -49,14 +41,6 @@ class FakeWhatsApp:
             "WHATSAPP_API_VERSION": self.version,
             "WHATSAPP_APP_SECRET": self.app_secret,
         }
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()
 
     # --- what Meta reports later: delivery statuses, template states, preferences ---------
     def status(self, *, message_id: str, status: str, code: int | None = None, title: str = "") -> dict:
@@ -197,34 +181,20 @@ class FakeWhatsApp:
     def _handler(self):
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # see fake_twilio: no 40 ms wait for a delayed ACK
-
-            def log_message(self, *args):
-                pass
-
-            def _answer(self, status: int, body: dict):
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
+        class Handler(JsonHandler):
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                body = json.loads(self.body() or b"{}")
                 if self.path != f"/{fake.version}/{fake.phone_number_id}/messages":
-                    return self._answer(404, {"error": {"message": "Unknown path", "code": 100}})
+                    return self.answer(404, {"error": {"message": "Unknown path", "code": 100}})
                 if self.headers.get("Authorization") != f"Bearer {fake.token}":
-                    return self._answer(401, {"error": {"message": "Invalid OAuth access token", "code": 190}})
+                    return self.answer(401, {"error": {"message": "Invalid OAuth access token", "code": 190}})
                 if body.get("messaging_product") != "whatsapp" or body.get("type") not in ("template", "text"):
-                    return self._answer(400, {"error": {"message": "Invalid parameter", "code": 100}})
+                    return self.answer(400, {"error": {"message": "Invalid parameter", "code": 100}})
                 message_id = f"wamid.OUT{next(fake._ids)}"
                 with fake._lock:
                     fake.sent.append({**body, "id": message_id})
                 contacts = [{"input": body["to"], "wa_id": body["to"]}]
-                return self._answer(
+                return self.answer(
                     200, {"messaging_product": "whatsapp", "contacts": contacts, "messages": [{"id": message_id}]}
                 )
 
