@@ -14,9 +14,8 @@ import argparse
 import json
 import os
 import uuid
-from datetime import timedelta
 
-from common import BENCH_DATABASE_URL, BROKER, RESULTS, fresh_django
+from common import BENCH_DATABASE_URL, BROKER, RESULTS, fresh_django, reminder_burst
 
 QUEUE = f"bench-ratelimit-{uuid.uuid4().hex[:8]}"
 os.environ["CELERY_BROKER_URL"] = BROKER
@@ -36,62 +35,16 @@ def main() -> None:
     args = parser.parse_args()
 
     fresh_django()
-    from django.utils import timezone
-
-    from apps.accounts.models import Role, User
-    from apps.bookings.models import Booking, BookingStatus
     from apps.common.tests import fake_twilio
-    from apps.common.tests.factories import ServiceFactory
     from apps.common.tests.live import stack_env, start_worker, wait_for
     from apps.notifications.models import (
         Notification,
         NotificationStatus,
-        SalonNotificationSettings,
     )
     from apps.notifications.reminders import reminder_scan
+    from django.utils import timezone
 
-    Notification.objects.all().delete()
-    Booking.objects.all().delete()
-    User.objects.all().delete()
-    haircut = ServiceFactory(salon__name="Bench Salon")
-    SalonNotificationSettings.objects.create(salon=haircut.salon, reminder_offsets_minutes=[1440])
-    staff = User.objects.bulk_create(
-        User(
-            phone=f"+9665{6000000 + i:08d}"[:13],
-            name=f"Stylist {i}",
-            role=Role.STAFF,
-            salon=haircut.salon,
-        )
-        for i in range(100)
-    )
-    customers = User.objects.bulk_create(
-        User(
-            phone=f"+9665{7000000 + i:08d}"[:13],
-            name=f"Customer {i}",
-            role=Role.CUSTOMER,
-        )
-        for i in range(args.bookings)
-    )
-    now = timezone.now()
-    first = now + timedelta(hours=3)
-    Booking.objects.bulk_create(
-        (
-            Booking(
-                salon=haircut.salon,
-                service=haircut,
-                customer=customer,
-                staff=staff[i % 100],
-                start=first + timedelta(minutes=20 * (i // 100)),
-                end=first + timedelta(minutes=20 * (i // 100) + 15),
-                busy_until=first + timedelta(minutes=20 * (i // 100) + 15),
-                status=BookingStatus.CONFIRMED,
-                reminders_from=now - timedelta(days=2),
-                next_reminder_at=now,
-            )
-            for i, customer in enumerate(customers)
-        ),
-        batch_size=2000,
-    )
+    reminder_burst(bookings=args.bookings)
     with fake_twilio.FakeTwilio(behaviour=fake_twilio.rate_limited(args.limit, delay=0.05)) as fake:
         from django.conf import settings
 

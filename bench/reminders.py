@@ -14,9 +14,8 @@ import json
 import os
 import time
 import uuid
-from datetime import timedelta
 
-from common import BENCH_DATABASE_URL, BROKER, RESULTS, fresh_django
+from common import BENCH_DATABASE_URL, BROKER, RESULTS, fresh_django, reminder_burst
 
 QUEUE = f"bench-reminders-{uuid.uuid4().hex[:8]}"
 # The scan runs in this process and publishes to the same broker and queue as the worker.
@@ -37,69 +36,21 @@ def main() -> None:
     args = parser.parse_args()
 
     fresh_django()
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-    from django.utils import timezone
-
-    from apps.accounts.models import Role, User
-    from apps.bookings.models import Booking, BookingStatus
     from apps.common.tests import fake_twilio
-    from apps.common.tests.factories import ServiceFactory
     from apps.common.tests.live import stack_env, start_worker, wait_for
     from apps.notifications.models import (
         Notification,
         NotificationStatus,
-        SalonNotificationSettings,
     )
     from apps.notifications.reminders import reminder_scan
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
 
     results: dict = {"when": timezone.now().isoformat(), "bookings": args.bookings}
     throughput = []
     for concurrency in args.concurrency:
-        Notification.objects.all().delete()
-        Booking.objects.all().delete()
-        User.objects.all().delete()
-        haircut = ServiceFactory(salon__name=f"Bench Salon {concurrency}")
-        SalonNotificationSettings.objects.create(salon=haircut.salon, reminder_offsets_minutes=[1440])
-        staff = User.objects.bulk_create(
-            User(
-                phone=f"+9665{6000000 + i:08d}"[:13],
-                name=f"Stylist {i}",
-                role=Role.STAFF,
-                salon=haircut.salon,
-            )
-            for i in range(args.staff)
-        )
-        customers = User.objects.bulk_create(
-            User(
-                phone=f"+9665{7000000 + i:08d}"[:13],
-                name=f"Customer {i}",
-                role=Role.CUSTOMER,
-            )
-            for i in range(args.bookings)
-        )
-        now = timezone.now()
-        first = now + timedelta(hours=3)
-        per_staff = -(-args.bookings // args.staff)
-        Booking.objects.bulk_create(
-            (
-                Booking(
-                    salon=haircut.salon,
-                    service=haircut,
-                    customer=customer,
-                    staff=staff[i % args.staff],
-                    start=first + timedelta(minutes=20 * (i // args.staff)),
-                    end=first + timedelta(minutes=20 * (i // args.staff) + 15),
-                    busy_until=first + timedelta(minutes=20 * (i // args.staff) + 15),
-                    status=BookingStatus.CONFIRMED,
-                    reminders_from=now - timedelta(days=2),
-                    next_reminder_at=now,  # every booking's 24-hour reminders are due at this moment
-                )
-                for i, customer in enumerate(customers)
-            ),
-            batch_size=2000,
-        )
-        assert per_staff * 20 < 21 * 60  # the last bookings still start within the day
+        reminder_burst(bookings=args.bookings, staff_count=args.staff, salon_name=f"Bench Salon {concurrency}")
 
         with fake_twilio.FakeTwilio(behaviour=fake_twilio.ok(delay=0.1)) as fake:
             os.environ.update(fake.env())
