@@ -52,11 +52,12 @@ def reminder_burst(*, bookings: int, staff_count: int = 100, salon_name: str = "
     Returns the salon's service."""
     from datetime import timedelta
 
+    from django.utils import timezone
+
     from apps.accounts.models import Role, User
     from apps.bookings.models import Booking, BookingStatus
     from apps.common.tests.factories import ServiceFactory
     from apps.notifications.models import Notification, SalonNotificationSettings
-    from django.utils import timezone
 
     Notification.objects.all().delete()
     Booking.objects.all().delete()

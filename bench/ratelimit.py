@@ -35,6 +35,8 @@ def main() -> None:
     args = parser.parse_args()
 
     fresh_django()
+    from django.utils import timezone
+
     from apps.common.tests import fake_twilio
     from apps.common.tests.live import stack_env, start_worker, wait_for
     from apps.notifications.models import (
@@ -42,7 +44,6 @@ def main() -> None:
         NotificationStatus,
     )
     from apps.notifications.reminders import reminder_scan
-    from django.utils import timezone
 
     reminder_burst(bookings=args.bookings)
     with fake_twilio.FakeTwilio(behaviour=fake_twilio.rate_limited(args.limit, delay=0.05)) as fake:

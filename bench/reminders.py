@@ -36,6 +36,10 @@ def main() -> None:
     args = parser.parse_args()
 
     fresh_django()
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
     from apps.common.tests import fake_twilio
     from apps.common.tests.live import stack_env, start_worker, wait_for
     from apps.notifications.models import (
@@ -43,9 +47,6 @@ def main() -> None:
         NotificationStatus,
     )
     from apps.notifications.reminders import reminder_scan
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-    from django.utils import timezone
 
     results: dict = {"when": timezone.now().isoformat(), "bookings": args.bookings}
     throughput = []
