@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "apps.salons",
     "apps.bookings",
     "apps.notifications",
+    "apps.waitlist",
+    "apps.disruptions",
 ]
 
 MIDDLEWARE = [
@@ -298,6 +300,18 @@ REPLY_ANSWERS_PER_HOUR = env_int("REPLY_ANSWERS_PER_HOUR", 3)
 # How often the beat scans for due reminders (a reminder goes out within this of its moment).
 REMINDER_SCAN_INTERVAL_SECONDS = env_int("REMINDER_SCAN_INTERVAL_SECONDS", 60)
 
+# --- Waiting list, disruptions, the staff member's day (issue #21) ----------------
+# A freed time offered from the waiting list may be claimed for this long.
+WAITLIST_OFFER_MINUTES = env_int("WAITLIST_OFFER_MINUTES", 15)
+# Waiting list entries a customer may have on the list at once.
+WAITLIST_ENTRIES_PER_CUSTOMER = env_int("WAITLIST_ENTRIES_PER_CUSTOMER", 10)
+# A disrupted booking (closure, time off) nobody answered for is cancelled this long before its start.
+DISRUPTION_CANCEL_BEFORE_MINUTES = env_int("DISRUPTION_CANCEL_BEFORE_MINUTES", 120)
+# Alternatives for a disrupted booking are looked for this many days either side of it.
+DISRUPTION_SEARCH_DAYS = env_int("DISRUPTION_SEARCH_DAYS", 14)
+# How often beat expires offers and entries, cancels unanswered disruptions and sends due agendas.
+WAITLIST_SCAN_INTERVAL_SECONDS = env_int("WAITLIST_SCAN_INTERVAL_SECONDS", 60)
+
 # --- Celery ------------------------------------------------------------------
 # Production: Redis (CELERY_BROKER_URL). Without one, the embedded broker: a folder
 # under SALON_RUN_DIR shared by the web server, the worker and beat (kombu's
@@ -339,6 +353,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULE = {
     "notifications-sweep": {"task": "notifications.sweep", "schedule": float(NOTIFICATION_SWEEP_INTERVAL_SECONDS)},
     "notifications-remind": {"task": "notifications.remind", "schedule": float(REMINDER_SCAN_INTERVAL_SECONDS)},
+    "notifications-agenda": {"task": "notifications.agenda", "schedule": float(WAITLIST_SCAN_INTERVAL_SECONDS)},
+    "waitlist-expire": {"task": "waitlist.expire", "schedule": float(WAITLIST_SCAN_INTERVAL_SECONDS)},
+    "disruptions-deadline": {"task": "disruptions.deadline", "schedule": float(WAITLIST_SCAN_INTERVAL_SECONDS)},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

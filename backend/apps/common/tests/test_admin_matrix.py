@@ -7,12 +7,16 @@ Objects are salon Alpha's; "manager" runs Alpha, "other_manager" runs Beta (same
 group, same permissions), "staff" and "customer" have no admin access.
 """
 
+from datetime import date, time, timedelta
+
 import pytest
 from django.contrib import admin
 
 from apps.common.tests.admin_fixtures import a_login_code, salon_world
+from apps.disruptions.models import BookingDisruption
 from apps.notifications.consent import consent_record
 from apps.notifications.models import WhatsAppTemplate
+from apps.waitlist.models import WaitlistEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +42,8 @@ MANAGER = {
     "notifications.salonnotificationsettings": (200, 200, 200, 403),
     "notifications.whatsapptemplate": (200, 200, 403, 403),
     "notifications.marketingconsent": (200, 200, 200, 403),
+    "waitlist.waitlistentry": (200, 200, 403, 403),
+    "disruptions.bookingdisruption": (200, 200, 403, 403),
 }
 # Not a salon's rows: the business's WhatsApp templates, the same for every manager.
 SHARED = {"notifications.whatsapptemplate"}
@@ -49,6 +55,8 @@ NOWHERE = {
     "notifications.inboundmessage": {"add", "delete"},
     "notifications.marketingconsent": {"delete"},
     "token_blacklist.outstandingtoken": {"add", "delete"},
+    "waitlist.waitlistentry": {"add", "delete"},
+    "disruptions.bookingdisruption": {"add", "delete"},
 }
 SCOPED = {label for label, (listing, *_) in MANAGER.items() if listing == 200} - SHARED
 
@@ -85,6 +93,21 @@ def world(now, django_user_model):
         ),
         "notifications.marketingconsent": consent_record(
             user=alpha.customer, channel="sms", granted=True, source="admin", recorded_by=alpha.manager
+        ),
+        "waitlist.waitlistentry": WaitlistEntry.objects.create(
+            customer=alpha.customer,
+            salon=alpha.salon,
+            service=alpha.service,
+            date=date(2026, 3, 1),
+            window_start=time(9),
+            window_end=time(12),
+        ),
+        "disruptions.bookingdisruption": BookingDisruption.objects.create(
+            booking=alpha.booking,
+            salon=alpha.salon,
+            cause="closure",
+            reason="Eid",
+            cancel_at=alpha.booking.start - timedelta(hours=2),
         ),
     }
     people = {
@@ -156,6 +179,7 @@ ACTIONS = [
     ("salons.workinghours", "delete_selected", None),
     ("salons.salonclosure", "delete_selected", None),
     ("salons.stafftimeoff", "delete_selected", None),
+    ("waitlist.waitlistentry", "cancel_entries", lambda o: o.status == "cancelled"),
 ]
 
 
