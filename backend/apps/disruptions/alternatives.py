@@ -77,11 +77,8 @@ class AlternativeFinder:
             # once `limit` lie within that, the nearest are known.
             if sum(1 for a in found if abs(a.start - booking.start) <= timedelta(days=distance)) >= limit:
                 break
-        chosen: list[Alternative] = []
-        for alternative in sorted(found, key=gap):
-            if len(chosen) == limit:
-                break
-            if self._free(alternative, span):
-                chosen.append(alternative)
-                self._offered.setdefault(alternative.staff_id, []).append((alternative.start, alternative.start + span))
+        chosen = sorted(found, key=gap)[:limit]
+        # Taken out for the next customers of the batch (one customer takes one of theirs).
+        for alternative in chosen:
+            self._offered.setdefault(alternative.staff_id, []).append((alternative.start, alternative.start + span))
         return chosen

@@ -107,6 +107,8 @@ class WaitlistOffer(models.Model):
     start = models.DateTimeField(verbose_name=_("start"))
     valid_from = models.DateTimeField(verbose_name=_("valid from"))
     expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    # Set when the offer ended before it expired: its time was taken (claimed, or booked otherwise).
+    taken_at = models.DateTimeField(null=True, blank=True, verbose_name=_("taken at"))
     created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
@@ -119,3 +121,7 @@ class WaitlistOffer(models.Model):
 
     def __str__(self) -> str:
         return f"offer #{self.pk} for entry #{self.entry_id}"
+
+    def is_live(self, now) -> bool:
+        """Claimable at ``now`` as far as the offer itself goes (not yet taken or expired)."""
+        return self.taken_at is None and self.valid_from <= now < self.expires_at

@@ -40,4 +40,9 @@ def offer_slot_problem(offer: WaitlistOffer, now: datetime) -> str | None:
 def offer_is_open(offer: WaitlistOffer, now: datetime) -> bool:
     """Whether an offer may still be claimed: not expired, its entry still on the
     list, and its time still bookable."""
-    return now < offer.expires_at and offer.entry.on_the_list and offer_slot_problem(offer, now) is None
+    return (
+        offer.taken_at is None
+        and now < offer.expires_at
+        and offer.entry.on_the_list
+        and offer_slot_problem(offer, now) is None
+    )

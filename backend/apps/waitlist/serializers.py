@@ -58,7 +58,7 @@ class WaitlistEntrySerializer(serializers.ModelSerializer):
                 "expires_at": serializers.DateTimeField().to_representation(offer.expires_at),
             }
             for offer in entry.offers.all()
-            if offer.valid_from <= now < offer.expires_at
+            if offer.is_live(now)
         ]
 
 

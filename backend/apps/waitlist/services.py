@@ -3,7 +3,7 @@ scan that closes what ran out. ``offers.py`` makes the offers."""
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -14,12 +14,27 @@ from apps.bookings.error_codes import BookingErrorCode
 from apps.bookings.models import Booking
 from apps.bookings.schedule import day_window, last_bookable_date, local_to_aware
 from apps.bookings.services import booking_create
-from apps.common.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from apps.salons.models import Service
+from apps.common.errors import AppError, Conflict, InvalidInput, NotFound, PermissionDenied
+from apps.salons.models import MAX_BOOKING_SPAN, Service
 from apps.waitlist.error_codes import WaitlistErrorCode as Code
 from apps.waitlist.models import ON_THE_LIST, WaitlistEntry, WaitlistOffer, WaitlistStatus
 
 logger = logging.getLogger(__name__)
+
+# Refusals of a claim that mean the offered time is gone for good (the booking rule's, or the clock's).
+OFFER_OVER = frozenset(
+    {
+        Code.OFFER_EXPIRED,
+        BookingErrorCode.SLOT_TAKEN,
+        BookingErrorCode.START_IN_PAST,
+        BookingErrorCode.SALON_CLOSED,
+        BookingErrorCode.STAFF_TIME_OFF,
+        BookingErrorCode.OUTSIDE_WORKING_HOURS,
+        BookingErrorCode.STAFF_DOES_NOT_PERFORM_SERVICE,
+        BookingErrorCode.UNKNOWN_STAFF,
+        BookingErrorCode.UNKNOWN_SERVICE,
+    }
+)
 
 
 def waitlist_entry_create(
@@ -120,8 +135,10 @@ def waitlist_offer_claim(*, actor: User, offer_id: int) -> Claimed:
     """The customer takes an offered time: a booking through ``booking_create`` as
     them, with every rule; the first claim wins (the staff member's row lock, and on
     PostgreSQL the exclusion constraint, decide a race), the others get 409
-    ``slot_taken`` and stay on the list. The entry is then ``booked``. An offer not
-    yet valid, expired, or for an entry no longer on the list is refused."""
+    ``slot_taken`` and stay on the list. The entry is then ``booked``, and the other
+    offers of that time are over (their entries wait again). An offer not yet
+    valid, expired, or for an entry no longer on the list is refused; a refused
+    claim ends that offer (the entry stays on the list)."""
     offer = WaitlistOffer.objects.filter(pk=offer_id).only("pk", "entry_id").first()
     if offer is None:
         raise NotFound("Offer not found.", code=Code.NO_SUCH_OFFER)
@@ -160,6 +177,9 @@ def _claim(*, actor: User, entry_id: int, offer_id: int) -> Claimed:
                 raise Conflict(f"This entry is {entry.status}; nothing was booked.", code=Code.ENTRY_CLOSED)
             if now < offer.valid_from:
                 raise Conflict("This offer is not valid yet.", code=Code.OFFER_NOT_YET)
+            if offer.taken_at is not None:
+                message = "This time was taken; you are still on the waiting list."
+                raise Conflict(message, code=BookingErrorCode.SLOT_TAKEN)
             if now >= offer.expires_at:
                 raise Conflict("This offer has expired; you are still on the waiting list.", code=Code.OFFER_EXPIRED)
             booking = booking_create(
@@ -167,11 +187,46 @@ def _claim(*, actor: User, entry_id: int, offer_id: int) -> Claimed:
             )
             entry.status, entry.booking = WaitlistStatus.BOOKED, booking
             entry.save(update_fields=["status", "booking", "updated_at"])
+            _close_offers_overlapping(booking, now=now)
             return Claimed(entry, booking)
-    except Conflict as exc:
-        if exc.code in (BookingErrorCode.SLOT_TAKEN, Code.OFFER_EXPIRED):
-            waitlist_entry_settle(entry_id=entry_id)
+    except AppError as exc:
+        if exc.code in OFFER_OVER:
+            # Taken, gone or expired: this offer is over; the entry stays on the list.
+            _close_offer(offer_id)
         raise
+
+
+def _close_offer(offer_id: int) -> None:
+    """A claim found the offer's time gone: the offer is over."""
+    now = timezone.now()
+    with transaction.atomic():
+        closed = WaitlistOffer.objects.filter(pk=offer_id, taken_at__isnull=True, expires_at__gt=now).update(
+            taken_at=now
+        )
+        entry_id = WaitlistOffer.objects.filter(pk=offer_id).values_list("entry_id", flat=True).first()
+    if closed and entry_id is not None:
+        waitlist_entry_settle(entry_id=entry_id)
+
+
+def _close_offers_overlapping(booking: Booking, *, now: datetime) -> None:
+    """A claim took the time: the other offers of it (or of times it now overlaps)
+    are over, and their entries wait again (unless another offer is open)."""
+    others = WaitlistOffer.objects.select_related("entry__service").filter(
+        staff_id=booking.staff_id,
+        start__lt=booking.busy_until,
+        start__gt=booking.start - MAX_BOOKING_SPAN,
+        expires_at__gt=now,
+        taken_at__isnull=True,
+    )
+    closed = []
+    for other in others:
+        service = other.entry.service
+        ends = other.start + timedelta(minutes=service.duration_minutes + service.buffer_minutes)
+        if other.start < booking.busy_until and booking.start < ends:
+            closed.append(other)
+    WaitlistOffer.objects.filter(pk__in=[o.pk for o in closed]).update(taken_at=now)
+    for entry_id in {o.entry_id for o in closed}:
+        waitlist_entry_settle(entry_id=entry_id)
 
 
 @transaction.atomic
@@ -180,7 +235,7 @@ def waitlist_entry_settle(*, entry_id: int) -> None:
     entry = WaitlistEntry.objects.select_for_update().filter(pk=entry_id, status__in=ON_THE_LIST).first()
     if entry is None:
         return
-    live = entry.offers.filter(expires_at__gt=timezone.now()).exists()
+    live = entry.offers.filter(expires_at__gt=timezone.now(), taken_at__isnull=True).exists()
     status = WaitlistStatus.OFFERED if live else WaitlistStatus.WAITING
     if entry.status != status:
         entry.status = status
@@ -199,7 +254,8 @@ def waitlist_expire_scan() -> ExpireResult:
     run twice or at once: each change is one conditional UPDATE."""
     now = timezone.now()
     result = ExpireResult()
-    run_out = WaitlistEntry.objects.filter(status=WaitlistStatus.OFFERED).exclude(offers__expires_at__gt=now)
+    live = WaitlistOffer.objects.filter(expires_at__gt=now, taken_at__isnull=True).values("entry_id")
+    run_out = WaitlistEntry.objects.filter(status=WaitlistStatus.OFFERED).exclude(pk__in=live)
     result.back_to_waiting = run_out.update(status=WaitlistStatus.WAITING, updated_at=now)
     # A day ends at a different instant in each zone: narrow by UTC's date, decide per salon.
     candidates = WaitlistEntry.objects.filter(status__in=ON_THE_LIST, date__lte=now.date()).select_related("salon")

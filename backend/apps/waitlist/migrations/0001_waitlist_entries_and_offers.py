@@ -46,6 +46,7 @@ class Migration(migrations.Migration):
                 ('start', models.DateTimeField(verbose_name='start')),
                 ('valid_from', models.DateTimeField(verbose_name='valid from')),
                 ('expires_at', models.DateTimeField(verbose_name='expires at')),
+                ('taken_at', models.DateTimeField(blank=True, null=True, verbose_name='taken at')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
                 ('entry', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='offers', to='waitlist.waitlistentry', verbose_name='entry')),
                 ('freed_booking', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='bookings.booking', verbose_name='freed booking')),
