@@ -49,9 +49,7 @@ def _notice(whatsapp, customer):
     return message, whatsapp.button_payloads(message)
 
 
-def test_the_notice_carries_three_times_and_cancel_and_a_tap_moves_the_booking(
-    api, now, whatsapp, webhook, closed_day
-):
+def test_the_notice_carries_three_times_and_cancel_and_a_tap_moves_the_booking(api, now, whatsapp, webhook, closed_day):
     booking, customer, stylist = closed_day
     message, payloads = _notice(whatsapp, customer)
     variables = [p["text"] for p in message["template"]["components"][0]["parameters"]]
@@ -71,7 +69,7 @@ def test_the_notice_carries_three_times_and_cancel_and_a_tap_moves_the_booking(
 
 
 def test_a_time_taken_meanwhile_is_answered_with_the_free_times_now(api, now, whatsapp, webhook, closed_day, haircut):
-    booking, customer, stylist = closed_day
+    booking, customer, _ = closed_day
     _, payloads = _notice(whatsapp, customer)
     taken = read_reply_token(payloads[0])
     other = UserFactory()

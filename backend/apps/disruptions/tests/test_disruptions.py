@@ -87,7 +87,9 @@ def test_a_closure_lists_the_bookings_it_catches_and_tells_each_customer_once(
         assert "/d/" in notice.message and notice.status == NotificationStatus.SENT
     summary = Notification.objects.filter(event="booking_disrupted", recipient=stylist)
     assert summary.count() == 1  # told once, in one message
-    assert summary.get().message == "لن تتم 5 من مواعيدك في الصالون الرئيسي ابتداءً من 2026-03-02 10:00. عُرضت على العملاء مواعيد أخرى."
+    assert summary.get().message == (
+        "لن تتم 5 من مواعيدك في الصالون الرئيسي ابتداءً من 2026-03-02 10:00. عُرضت على العملاء مواعيد أخرى."
+    )
     assert BookingDisruption.objects.filter(outcome="open").count() == 5
 
 

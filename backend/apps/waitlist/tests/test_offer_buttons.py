@@ -75,9 +75,7 @@ def test_book_it_books_the_first_and_tells_the_others_it_was_taken(api, now, wha
     booking = Booking.objects.exclude(pk=freed.pk).get()
     assert booking.customer == people[1] and booking.start == freed.start
     assert whatsapp.last_template_to(people[1].phone)["template"]["name"] == "booking_created_customer"
-    assert whatsapp.texts_to(people[0].phone) == [
-        "Sorry, that time was just taken. You are still on the waiting list."
-    ]
+    assert whatsapp.texts_to(people[0].phone) == ["Sorry, that time was just taken. You are still on the waiting list."]
     assert WaitlistEntry.objects.get(customer=people[0]).status == WaitlistStatus.WAITING
     inbound = {row.user_id: row for row in InboundMessage.objects.all()}
     assert (inbound[people[1].pk].action, inbound[people[1].pk].outcome) == ("book", InboundOutcome.DONE)
