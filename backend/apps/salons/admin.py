@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 
 from apps.bookings.schedule import day_window
 from apps.common.admin import SalonScopedAdmin
@@ -44,7 +44,7 @@ class WorkingHoursAdmin(SalonScopedAdmin):
 def report_affected(modeladmin, request, affected) -> None:
     """After a closure or time off is saved: the bookings it caught, in salon time."""
     if not affected:
-        modeladmin.message_user(request, _t("No booking is affected."), messages.INFO)
+        modeladmin.message_user(request, gettext("No booking is affected."), messages.INFO)
         return
     listed = ", ".join(
         f"#{item.booking.pk} {timezone.localtime(item.booking.start, item.booking.salon.tz):%Y-%m-%d %H:%M} "
@@ -53,7 +53,7 @@ def report_affected(modeladmin, request, affected) -> None:
     )
     modeladmin.message_user(
         request,
-        _t(
+        gettext(
             "Affected bookings (%(count)s): %(bookings)s. Each customer is offered other times or to cancel; "
             "bookings nobody answered for are cancelled two hours before their start."
         )
