@@ -242,6 +242,7 @@ CLAIM_ANSWERS = {
     WaitlistErrorCode.OFFER_EXPIRED: AnswerKind.OFFER_EXPIRED,
     WaitlistErrorCode.OFFER_NOT_YET: AnswerKind.REFUSED,
     WaitlistErrorCode.ENTRY_CLOSED: AnswerKind.ENTRY_CLOSED,
+    WaitlistErrorCode.ENTRY_BOOKED: AnswerKind.ENTRY_BOOKED,
 }
 
 

@@ -37,7 +37,8 @@ class AnswerKind(StrEnum):
     REFUSED = "refused"  # the booking rules said no
     TAKEN = "taken"  # a waiting list offer's time was taken by someone else
     OFFER_EXPIRED = "offer_expired"  # a waiting list offer's minutes are over
-    ENTRY_CLOSED = "entry_closed"  # the waiting list entry was booked, cancelled or expired
+    ENTRY_CLOSED = "entry_closed"  # the waiting list entry was cancelled or expired
+    ENTRY_BOOKED = "entry_booked"  # the waiting list entry was booked already (by this person)
     OTHER_TIMES = "other_times"  # a disrupted booking: the free times now
     MOVE_TAKEN = "move_taken"  # a disrupted booking: the chosen time was taken; the free times now
 
@@ -254,6 +255,10 @@ ANSWERS: dict[AnswerKind, dict[str, str]] = {
     AnswerKind.ENTRY_CLOSED: {
         Language.ENGLISH: "This waiting list request is closed; nothing was booked.",
         Language.ARABIC: "طلب الانتظار هذا مغلق؛ لم يُحجز شيء.",
+    },
+    AnswerKind.ENTRY_BOOKED: {
+        Language.ENGLISH: "You have already booked from this waiting list request.",
+        Language.ARABIC: "لقد حجزت بالفعل من طلب الانتظار هذا.",
     },
     AnswerKind.OTHER_TIMES: {
         Language.ENGLISH: "Free times for your booking at {salon}: {options}. Choose one or cancel: {link}",

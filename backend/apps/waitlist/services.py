@@ -4,6 +4,7 @@ scan that closes what ran out. ``offers.py`` makes the offers."""
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -173,6 +174,8 @@ def _claim(*, actor: User, entry_id: int, offer_id: int) -> Claimed:
                 raise PermissionDenied("Only the customer can claim their offer.", code=Code.NOT_YOURS)
             offer = WaitlistOffer.objects.get(pk=offer_id, entry=entry)
             now = timezone.now()
+            if entry.status == WaitlistStatus.BOOKED:
+                raise Conflict("You have already booked from this waiting list entry.", code=Code.ENTRY_BOOKED)
             if not entry.on_the_list:
                 raise Conflict(f"This entry is {entry.status}; nothing was booked.", code=Code.ENTRY_CLOSED)
             if now < offer.valid_from:
@@ -225,8 +228,11 @@ def _close_offers_overlapping(booking: Booking, *, now: datetime) -> None:
         if other.start < booking.busy_until and booking.start < ends:
             closed.append(other)
     WaitlistOffer.objects.filter(pk__in=[o.pk for o in closed]).update(taken_at=now)
+    # Their entries are settled after commit: locking another entry while this claim
+    # holds the staff member's row would deadlock with a claim holding that entry and
+    # waiting for the staff member (two locks taken in opposite orders).
     for entry_id in {o.entry_id for o in closed}:
-        waitlist_entry_settle(entry_id=entry_id)
+        transaction.on_commit(partial(waitlist_entry_settle, entry_id=entry_id), robust=True)
 
 
 @transaction.atomic
