@@ -30,6 +30,7 @@ from apps.disruptions.alternatives import Alternative, AlternativeFinder
 from apps.disruptions.error_codes import DisruptionErrorCode as Code
 from apps.disruptions.models import SALON_CLOSED, BookingDisruption, DisruptionCause, DisruptionOutcome
 from apps.notifications.links import disruption_link
+from apps.notifications.reminders import booking_reminders_replan
 from apps.notifications.services import send_disruption_notice, send_disruption_summary
 from apps.salons.models import MAX_BOOKING_SPAN, Salon, SalonClosure, StaffTimeOff
 
@@ -162,6 +163,8 @@ def _disrupt(bookings: list[Booking], *, cause: str, reason: str, **source) -> l
         disruption = BookingDisruption.objects.create(
             **common, cancel_at=cancel_at, alternatives=[a.as_json() for a in alternatives]
         )
+        # No reminders of a time the salon cannot keep; a move plans them anew.
+        Booking.objects.filter(pk=booking.pk).update(next_reminder_at=None)
         send_disruption_notice(booking=booking, disruption=disruption, options=alternatives)
         affected.append(AffectedBooking(booking, disruption, alternatives))
     by_staff: dict[int, list[Booking]] = {}
@@ -239,6 +242,13 @@ def still_disrupted(booking: Booking, now: datetime) -> bool:
     return problem in (BookingErrorCode.SALON_CLOSED, BookingErrorCode.STAFF_TIME_OFF)
 
 
+def _reminders_again(booking: Booking, now: datetime) -> None:
+    """The closure or time off was removed: the booking's reminders, from now on."""
+    locked = Booking.objects.select_for_update().select_related("salon__notification_settings").get(pk=booking.pk)
+    booking_reminders_replan(locked, now=now)
+    locked.save(update_fields=["reminders_from", "next_reminder_at"])
+
+
 @dataclass
 class DeadlineResult:
     resolved: int = 0
@@ -282,6 +292,8 @@ def disruption_deadline_scan() -> DeadlineResult:
                 else:
                     disruption.outcome = DisruptionOutcome.RESOLVED
                     result.resolved += 1
+                    if booking.is_active and booking.reschedule_count == disruption.move:
+                        _reminders_again(booking, now)
                 disruption.resolved_at = now
                 disruption.save(update_fields=["outcome", "resolved_at"])
         if len(due) < 100:

@@ -17,7 +17,7 @@ from apps.disruptions.models import SALON_CLOSED, BookingDisruption, DisruptionO
 from apps.disruptions.services import disruption_deadline_scan
 from apps.notifications.delivery.sending import notification_deliver
 from apps.notifications.links import link_token
-from apps.notifications.models import Notification, NotificationStatus, SkipReason
+from apps.notifications.models import Notification, NotificationStatus, SalonNotificationSettings, SkipReason
 from apps.salons.models import SalonClosure, StaffTimeOff
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +91,7 @@ def test_a_closure_lists_the_bookings_it_catches_and_tells_each_customer_once(
         "لن تتم 5 من مواعيدك في الصالون الرئيسي ابتداءً من 2026-03-02 10:00. عُرضت على العملاء مواعيد أخرى."
     )
     assert BookingDisruption.objects.filter(outcome="open").count() == 5
+    assert not Booking.objects.filter(next_reminder_at__isnull=False).exists()  # no reminders of a closed day
 
 
 def test_alternatives_are_the_nearest_free_times_with_anyone_who_performs_the_service(
@@ -214,12 +215,17 @@ def test_a_removed_closure_cancels_nothing_and_a_moved_booking_is_resolved(
     response = api.as_user(manager).patch(f"/api/bookings/{moved.pk}/", {"start": "2026-03-03T10:00:00+03:00"})
     assert response.status_code == 200
     SalonClosure.objects.all().delete()
+    SalonNotificationSettings.objects.create(salon=haircut.salon, reminder_offsets_minutes=[60])
 
-    now.move_to(_at(15))
+    now.move_to(_at(12))  # every deadline has come
     result = disruption_deadline_scan()
 
     assert (result.cancelled, result.resolved) == (0, 5)
     assert Booking.objects.filter(status="cancelled").count() == 0
+    # Reminded again, from now on: an hour before 13:00 and 14:00.
+    later = [b.pk for b in day_of_five[3:]]
+    reminders = Booking.objects.filter(pk__in=later).values_list("next_reminder_at", flat=True)
+    assert sorted(reminders) == [_at(12), _at(13)]
     assert BookingDisruption.objects.get(booking=moved).outcome == DisruptionOutcome.MOVED
 
 

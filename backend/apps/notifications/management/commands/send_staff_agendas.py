@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from apps.notifications.agenda import agenda_scan
+from apps.notifications.delivery.publishing import RELAY
 
 
 class Command(BaseCommand):
@@ -11,4 +12,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         result = agenda_scan()
+        RELAY.drain()  # hand the rows to the broker before this process exits (else the sweep will)
         self.stdout.write(f"Wrote {result.written} agenda(s) at {result.salons} salon(s) ({result.skipped} skipped).")
