@@ -261,7 +261,12 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI assets served from this server, not a CDN (works offline).
     # One name for the channel vocabulary wherever it appears (a person's preferred
     # channel, a consent's channel).
-    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "apps.common.channels.Channel"},
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "apps.common.channels.Channel",
+        # A booking's status keeps its name beside the waiting list's.
+        "StatusEnum": "apps.bookings.models.BookingStatus",
+        "WaitlistStatusEnum": "apps.waitlist.models.WaitlistStatus",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -67,8 +67,8 @@ def test_a_customer_joins_and_reads_their_entry_and_a_manager_sees_the_salons(ap
         "staff": stylist.pk,
         "staff_name": "Sara",
         "date": "2026-03-01",
-        "window_start": "09:00:00",
-        "window_end": "12:00:00",
+        "window_start": "09:00",
+        "window_end": "12:00",
         "status": "waiting",
     }
     assert [e["id"] for e in api.as_user(customer).get("/api/waitlist/").json()["results"]] == [body["id"]]
