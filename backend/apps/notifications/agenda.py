@@ -46,14 +46,16 @@ def agenda_due_at(salon: Salon, salon_settings: SalonNotificationSettings, now: 
     )
 
 
-def agenda_scan(*, now: datetime | None = None) -> AgendaScanResult:
+def agenda_scan(*, now: datetime | None = None, before_time: bool = False) -> AgendaScanResult:
     """Write every agenda that is due and not yet written (beat ``notifications.agenda``,
-    every minute; ``manage.py send_staff_agendas``). Returns what it did."""
+    every minute; ``manage.py send_staff_agendas``). ``before_time``: tomorrow's
+    agendas now, even before the salons' agenda time (still once per staff member
+    and day). Returns what it did."""
     now = now or timezone.now()
     result = AgendaScanResult()
     for salon in Salon.objects.select_related("notification_settings").order_by("pk"):
         salon_settings = SalonNotificationSettings.for_salon(salon)
-        if now < agenda_due_at(salon, salon_settings, now):
+        if not before_time and now < agenda_due_at(salon, salon_settings, now):
             continue
         result.salons += 1
         tz = salon.tz

@@ -144,3 +144,20 @@ def test_the_command_runs_one_scan(now, day_ahead, capsys):
 
     out = capsys.readouterr().out.splitlines()
     assert out == ["Wrote 2 agenda(s) at 1 salon(s) (0 skipped).", "Wrote 0 agenda(s) at 1 salon(s) (0 skipped)."]
+
+
+def test_the_command_can_send_tomorrows_agendas_before_the_agenda_time(now, day_ahead, capsys):
+    now.move_to(datetime(2026, 2, 28, 15, 0, tzinfo=RIYADH))
+
+    call_command("send_staff_agendas")
+    call_command("send_staff_agendas", "--now")
+    call_command("send_staff_agendas", "--now")
+    now.move_to(datetime(2026, 2, 28, 21, 0, tzinfo=RIYADH))
+    call_command("send_staff_agendas")
+
+    assert capsys.readouterr().out.splitlines() == [
+        "Wrote 0 agenda(s) at 0 salon(s) (0 skipped).",
+        "Wrote 2 agenda(s) at 1 salon(s) (0 skipped).",
+        "Wrote 0 agenda(s) at 1 salon(s) (0 skipped).",
+        "Wrote 0 agenda(s) at 1 salon(s) (0 skipped).",
+    ]
