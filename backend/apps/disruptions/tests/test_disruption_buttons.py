@@ -95,3 +95,27 @@ def test_cancel_from_the_notice_cancels(api, now, whatsapp, webhook, closed_day)
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CANCELLED
     assert whatsapp.last_template_to(customer.phone)["template"]["name"] == "booking_cancelled_customer"
+
+
+def test_with_no_other_time_nearby_the_buttons_ask_for_other_times(api, now, whatsapp, webhook, haircut, settings):
+    settings.DISRUPTION_SEARCH_DAYS = 0  # only the closed day itself: nothing to offer
+    stylist = StaffFactory(salon=haircut.salon, services=[haircut], name="Sara")
+    customer = UserFactory(name="Chris", preferred_language="en", preferred_channel="whatsapp")
+    body = {"service": haircut.pk, "staff": stylist.pk, "start": "2026-03-02T10:00:00+03:00"}
+    booking = Booking.objects.get(pk=api.as_user(customer).post("/api/bookings/", body).json()["id"])
+    closure = {"salon": haircut.salon_id, "start_date": "2026-03-02", "end_date": "2026-03-02"}
+    assert api.as_user(ManagerFactory(salon=haircut.salon)).post("/api/closures/", closure).status_code == 201
+    message, payloads = _notice(whatsapp, customer)
+    variables = [p["text"] for p in message["template"]["components"][0]["parameters"]]
+
+    assert variables[3:] == ["the salon is closed", "—", "—", "—"]
+    assert [read_reply_token(p).action for p in payloads] == ["other_times"] * 3 + ["cancel"]
+    whatsapp.deliver(webhook, whatsapp.press_button(sender=customer.phone, payload=payloads[1], label="2"))
+
+    (answer,) = whatsapp.texts_to(customer.phone)
+    assert answer.startswith(
+        "Free times for your booking at Main Salon: none nearby, please call the salon. Choose one or cancel: "
+        "https://api.salon.example/d/"
+    )
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.PENDING

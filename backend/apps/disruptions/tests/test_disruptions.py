@@ -330,3 +330,15 @@ def test_saving_a_closure_in_the_admin_lists_the_bookings_it_caught(client, now,
     assert BookingDisruption.objects.count() == 5
     listing = client.get("/admin/disruptions/bookingdisruption/").content.decode()
     assert "2026-03-02 10:00" in listing and "2026-03-02 08:00" in listing  # salon time: start, deadline
+
+
+def test_the_new_operations_are_in_the_openapi_schema(api, db):
+    paths = api.get("/api/schema/", {"format": "json"}).json()["paths"]
+
+    assert {"/api/closures/", "/api/time-off/", "/api/waitlist/", "/api/waitlist/{id}/", "/api/waitlist/{id}/claim/"} <= set(paths)
+    assert set(paths["/api/waitlist/{id}/"]) == {"get", "delete"}
+    assert set(paths["/api/waitlist/"]) == {"get", "post"}
+    claimed = paths["/api/waitlist/{id}/claim/"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+    assert claimed["$ref"].endswith("/Booking")
+    closure = paths["/api/closures/"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+    assert closure["$ref"].endswith("/Closure")
