@@ -245,7 +245,9 @@ def still_disrupted(booking: Booking, now: datetime) -> bool:
 def _reminders_again(booking: Booking, now: datetime) -> None:
     """The closure or time off was removed: the booking's reminders, from now on."""
     locked = (
-        Booking.objects.select_for_update(of=("self",)).select_related("salon__notification_settings").get(pk=booking.pk)
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("salon__notification_settings")
+        .get(pk=booking.pk)
     )
     booking_reminders_replan(locked, now=now)
     locked.save(update_fields=["reminders_from", "next_reminder_at"])
