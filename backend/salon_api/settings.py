@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "apps.bookings",
     "apps.notifications",
     "apps.privacy",
+    "apps.waitlist",
+    "apps.disruptions",
 ]
 
 MIDDLEWARE = [
@@ -297,13 +299,15 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.common.schema.add_error_responses",
     ],
-    # The kinds of personal-data requests: all of them, and those a person may send.
     # One name per vocabulary wherever it appears (the channel: a person's preferred
     # one, a consent's; the kinds of personal data requests).
     "ENUM_NAME_OVERRIDES": {
         "ChannelEnum": "apps.common.channels.Channel",
         "DataRequestKindEnum": "apps.privacy.models.DataRequestKind",
         "RequestableKindEnum": "apps.privacy.models.REQUESTABLE_KIND_CHOICES",
+        # A booking's status keeps its name beside the waiting list's.
+        "StatusEnum": "apps.bookings.models.BookingStatus",
+        "WaitlistStatusEnum": "apps.waitlist.models.WaitlistStatus",
     },
     # Swagger UI assets served from this server, not a CDN (works offline).
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -353,6 +357,18 @@ REMINDER_SCAN_INTERVAL_SECONDS = env_int("REMINDER_SCAN_INTERVAL_SECONDS", 60)
 # segments and cost stay for statistics. Used and expired login codes go after a day.
 MESSAGE_RETENTION_DAYS = env_int("MESSAGE_RETENTION_DAYS", 365)
 
+# --- Waiting list, disruptions, the staff member's day (issue #21) ----------------
+# A freed time offered from the waiting list may be claimed for this long.
+WAITLIST_OFFER_MINUTES = env_int("WAITLIST_OFFER_MINUTES", 15)
+# Waiting list entries a customer may have on the list at once.
+WAITLIST_ENTRIES_PER_CUSTOMER = env_int("WAITLIST_ENTRIES_PER_CUSTOMER", 10)
+# A disrupted booking (closure, time off) nobody answered for is cancelled this long before its start.
+DISRUPTION_CANCEL_BEFORE_MINUTES = env_int("DISRUPTION_CANCEL_BEFORE_MINUTES", 120)
+# Alternatives for a disrupted booking are looked for this many days either side of it.
+DISRUPTION_SEARCH_DAYS = env_int("DISRUPTION_SEARCH_DAYS", 14)
+# How often beat expires offers and entries, cancels unanswered disruptions and sends due agendas.
+WAITLIST_SCAN_INTERVAL_SECONDS = env_int("WAITLIST_SCAN_INTERVAL_SECONDS", 60)
+
 # --- Celery ------------------------------------------------------------------
 # Production: Redis (CELERY_BROKER_URL). Without one, the embedded broker: a folder
 # under SALON_RUN_DIR shared by the web server, the worker and beat (kombu's
@@ -399,6 +415,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.retention",
         "schedule": crontab(minute=30, hour=env_int("PRIVACY_RETENTION_HOUR_UTC", 0)),
     },
+    "notifications-agenda": {"task": "notifications.agenda", "schedule": float(WAITLIST_SCAN_INTERVAL_SECONDS)},
+    "waitlist-expire": {"task": "waitlist.expire", "schedule": float(WAITLIST_SCAN_INTERVAL_SECONDS)},
+    "disruptions-deadline": {"task": "disruptions.deadline", "schedule": float(WAITLIST_SCAN_INTERVAL_SECONDS)},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

@@ -6,7 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from apps.common.exceptions import json_not_found
 from apps.common.health import LivenessView, ReadinessView
 from apps.common.metrics import metrics_view
+from apps.disruptions.views import choice_page
 from apps.notifications.views import optout_page
+from apps.waitlist.views import offer_page
 
 api_patterns = [
     # Tried in order: the most requested first (availability, bookings).
@@ -15,6 +17,8 @@ api_patterns = [
     path("", include("apps.salons.urls")),
     path("", include("apps.notifications.urls")),
     path("", include("apps.privacy.urls")),
+    path("", include("apps.waitlist.urls")),
+    path("", include("apps.disruptions.urls")),
     path("health/", LivenessView.as_view(), name="health"),
     path("health/ready/", ReadinessView.as_view(), name="health-ready"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -28,6 +32,9 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     # The opt-out link at the end of every promotional SMS (PUBLIC_BASE_URL + /u/<token>).
     path("u/<str:token>", optout_page, name="marketing-opt-out"),
+    # The links in a waiting list offer's SMS and a disrupted booking's SMS (apps/notifications/links.py).
+    path("w/<str:token>", offer_page, name="waitlist-offer"),
+    path("d/<str:token>", choice_page, name="disruption-choice"),
     # The admin's language switch (POST /i18n/setlang/).
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

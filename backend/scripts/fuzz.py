@@ -39,11 +39,12 @@ CHECKS = ",".join(
 )
 
 # Runs in `manage.py shell` on the fuzz database: a token for the demo manager
-# (the role that may call the most operations) and one booking at the demo salon,
-# so that the detail operations reach a real row instead of answering 404.
+# (the role that may call the most operations), one booking at the demo salon and
+# one waiting list entry, so that the detail operations reach a real row instead
+# of answering 404.
 FIXTURE = """
 import json
-from datetime import timedelta
+from datetime import time, timedelta
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 from apps.accounts.models import User
@@ -58,10 +59,15 @@ booking = booking_create(actor=customer, service_id=service.pk, staff_id=staff.p
 # DELETE /api/me/ erases whoever calls it: a throw-away customer with a booking of their own.
 erasable = User.objects.create_user(phone="+966500000099", name="Throw-away customer")
 booking_create(actor=erasable, service_id=service.pk, staff_id=staff.pk, start=start + timedelta(hours=1))
+from apps.waitlist.services import waitlist_entry_create
+entry = waitlist_entry_create(
+    actor=customer, service_id=service.pk, local_date=start.date(), window_start=time(9), window_end=time(21)
+)
 print(json.dumps({
     "token": str(RefreshToken.for_user(manager).access_token),
     "erasable_token": str(RefreshToken.for_user(erasable).access_token),
     "booking": booking.pk, "salon": manager.salon_id, "service": service.pk, "staff": staff.pk,
+    "entry": entry.pk,
 }))
 """
 
@@ -73,6 +79,10 @@ DETAIL_OPERATIONS = {
     "GET /api/salons/{id}/": "salon",
     "GET /api/services/{id}/": "service",
     "GET /api/staff/{id}/": "staff",
+    # The demo customer's waiting list entry (the manager sees their salon's; claiming is the customer's: 403).
+    "GET /api/waitlist/{id}/": "entry",
+    "DELETE /api/waitlist/{id}/": "entry",
+    "POST /api/waitlist/{id}/claim/": "entry",
 }
 
 

@@ -23,6 +23,7 @@ from apps.notifications.models import NotificationEvent
 from apps.notifications.reminders import booking_reminders_replan
 from apps.notifications.services import notify_booking_lifecycle, notify_on_status_change, send_booking_notification
 from apps.salons.models import Service
+from apps.waitlist.offers import waitlist_offer_freed_slot
 
 # The longest reason kept (the column's length).
 CANCELLATION_REASON_MAX_LENGTH = Booking._meta.get_field("cancellation_reason").max_length
@@ -384,6 +385,9 @@ def _change_status(
         booking.cancellation_reason = reason.strip()[:CANCELLATION_REASON_MAX_LENGTH]
     booking.save(update_fields=["status", "next_reminder_at", "cancellation_reason", "updated_at"])
     notify_on_status_change(booking, previous, tell_customer=tell_customer)
+    if status == BookingStatus.CANCELLED:
+        # The freed time goes to the waiting list, in this transaction.
+        waitlist_offer_freed_slot(booking=booking, staff_id=booking.staff_id, start=booking.start, now=now)
     return booking
 
 
@@ -438,6 +442,8 @@ def _reschedule(
         ],
     )
     told = {"sequence": booking.reschedule_count, "previous_start": previous_start}
+    # The time it left goes to the waiting list, in this transaction.
+    waitlist_offer_freed_slot(booking=booking, staff_id=previous_staff.pk, start=previous_start, now=now)
     if staff == previous_staff:
         notify_booking_lifecycle(booking, NotificationEvent.BOOKING_RESCHEDULED, **told)
         return booking
@@ -473,4 +479,97 @@ def _update_note(actor: User, booking: Booking, note: str, *, now: datetime) -> 
     _ensure_may(actor, booking, EDIT_NOTE, now=now)
     booking.note = note.strip()
     booking.save(update_fields=["note", "updated_at"])
+    return booking
+
+
+# --- disruptions: moves to another staff member, and the salon's own cancellation -----------
+@_overlap_is_a_conflict
+@transaction.atomic
+def booking_move(*, actor: User, booking_id: int, start: datetime, staff_id: int) -> Booking:
+    """Move a booking to ``start`` with ``staff_id``, another staff member of its salon
+    who performs its service, or the same one (then it is a reschedule): the choice a
+    disrupted booking's customer makes among its alternatives. The rules of a
+    reschedule apply (who may, before the start, an active booking, the slot
+    bookable for that staff member); the customer and the staff member now serving
+    it hear ``booking_rescheduled``; the time it leaves goes to the waiting list."""
+    now = timezone.now()
+    booking = _locked_booking(booking_id, actor)
+    if staff_id == booking.staff_id:
+        return _reschedule(actor, booking, start, now=now)
+    _ensure_may(actor, booking, RESCHEDULE, now=now)
+    if not booking.is_active:
+        raise InvalidInput(
+            f"A {booking.status} booking cannot be moved.",
+            code=Code.INVALID_TRANSITION,
+            fields={"start": ["Not active."]},
+        )
+    link = (
+        Performer.objects.select_related("user")
+        .filter(
+            service_id=booking.service_id,
+            user_id=staff_id,
+            user__is_active=True,
+            user__role__in=[Role.STAFF, Role.MANAGER],
+            user__salon_id=booking.salon_id,
+        )
+        .first()
+    )
+    if link is None:
+        raise InvalidInput(
+            "This staff member does not perform this service.",
+            code=Code.STAFF_DOES_NOT_PERFORM_SERVICE,
+            fields={"staff": ["Does not perform the booking's service."]},
+        )
+    start = _aware_in_salon_tz(start, booking.salon.tz)
+    end = start + timedelta(minutes=booking.service.duration_minutes)
+    busy_until = end + timedelta(minutes=booking.service.buffer_minutes)
+    for locked in sorted({booking.staff_id, staff_id}):  # one order: two moves cannot deadlock
+        _lock_staff(locked)
+    _ensure_slot_is_bookable(
+        staff=link.user, service=booking.service, start=start, end=end, busy_until=busy_until, now=now
+    )
+    previous_start, previous_staff_id = booking.start, booking.staff_id
+    booking.staff = link.user
+    booking.start, booking.end, booking.busy_until = start, end, busy_until
+    booking.reschedule_count += 1
+    booking_reminders_replan(booking, now=now)
+    booking.save(
+        update_fields=[
+            "staff",
+            "start",
+            "end",
+            "busy_until",
+            "reschedule_count",
+            "reminders_from",
+            "next_reminder_at",
+            "updated_at",
+        ]
+    )
+    notify_booking_lifecycle(
+        booking, NotificationEvent.BOOKING_RESCHEDULED, sequence=booking.reschedule_count, previous_start=previous_start
+    )
+    waitlist_offer_freed_slot(booking=booking, staff_id=previous_staff_id, start=previous_start, now=now)
+    return booking
+
+
+@transaction.atomic
+def booking_cancel_by_salon(*, booking_id: int, reason: str) -> Booking:
+    """The salon cancels a booking with no person acting (a disrupted booking nobody
+    answered for): ``reason`` is kept, customer and staff member hear the usual
+    ``booking_cancelled``. A booking no longer pending or confirmed is left alone."""
+    booking = (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("salon__notification_settings", "service__salon", "customer", "staff")
+        .get(pk=booking_id)
+    )
+    if not booking.is_active:
+        return booking
+    now = timezone.now()
+    previous = booking.status
+    booking.status = BookingStatus.CANCELLED
+    booking.next_reminder_at = None
+    booking.cancellation_reason = reason[:200]
+    booking.save(update_fields=["status", "next_reminder_at", "cancellation_reason", "updated_at"])
+    notify_on_status_change(booking, previous)
+    waitlist_offer_freed_slot(booking=booking, staff_id=booking.staff_id, start=booking.start, now=now)
     return booking

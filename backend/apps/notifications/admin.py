@@ -172,6 +172,7 @@ class NotificationAdmin(ReadOnlyAdminMixin, SalonScopedAdmin):
         "channel_used",
         "replaced",
         "sequence",
+        "agenda_date",
         "status",
         "provider",
         "message",
@@ -309,6 +310,16 @@ class SalonNotificationSettingsForm(forms.ModelForm):
     )
     # A link typed without a scheme is https (Django 6's default; said here to be explicit today).
     review_url = forms.URLField(label=_("Review link in the thank-you"), required=False, assume_scheme="https")
+    # Left empty: the default, 21:00.
+    staff_agenda_time = forms.TimeField(
+        label=_("Staff agenda at"), required=False, help_text=_("Salon local time. Empty: 21:00.")
+    )
+
+    def clean_staff_agenda_time(self):
+        return (
+            self.cleaned_data.get("staff_agenda_time")
+            or SalonNotificationSettings._meta.get_field("staff_agenda_time").get_default()
+        )
 
     class Meta:
         model = SalonNotificationSettings
@@ -322,6 +333,7 @@ class SalonNotificationSettingsForm(forms.ModelForm):
             "send_no_show",
             "promotional_start",
             "promotional_end",
+            "staff_agenda_time",
         ]
 
 

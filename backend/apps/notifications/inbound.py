@@ -7,6 +7,11 @@ pressed it, with the same rules as the API, only if its token verifies and the
 sender's phone is the recipient's. A reply the rules refuse changes nothing and
 gets a short answer in the person's language. STOP opts the sender out of that
 channel. Text is kept with the sender's latest booking, for the salon to read.
+
+"Book it" on a waiting list offer claims it (``waitlist_offer_claim``: the first
+claim wins; the others are told it was taken). On a disrupted booking's notice, a
+time moves the booking there (``disruption_move``; taken meanwhile: the answer
+lists the free times now and the link to choose), "other times" answers with them.
 """
 
 import logging
@@ -26,10 +31,13 @@ from apps.common.channels import Channel
 from apps.common.errors import AppError
 from apps.common.metrics import INBOUND_MESSAGES
 from apps.common.phones import normalize_mobile
-from apps.notifications.messages import AnswerKind, compose_answer
+from apps.disruptions.services import disruption_move, disruption_other_times
+from apps.notifications.messages import AnswerKind, compose_answer, options_text
 from apps.notifications.models import InboundMessage, InboundOutcome, Notification, NotificationStatus, ReplyAction
 from apps.notifications.replies import ReplyToken, read_reply_token
 from apps.notifications.services import send_reply_answer
+from apps.waitlist.error_codes import WaitlistErrorCode
+from apps.waitlist.services import waitlist_offer_claim
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +199,8 @@ def _button_reply(row: InboundMessage) -> None:
 
 def _act(row: InboundMessage, token: ReplyToken, booking: Booking) -> None:
     """The sender is the recipient: act, or refuse and answer why."""
+    if token.action == ReplyAction.BOOK:
+        return _claim_offer(row, token, booking)
     now = timezone.now()
     if booking.reschedule_count != token.move:
         return _refuse(row, booking, AnswerKind.MOVED, "The booking was moved after the message with this button.")
@@ -203,12 +213,20 @@ def _act(row: InboundMessage, token: ReplyToken, booking: Booking) -> None:
         if token.action == ReplyAction.KEEP:
             booking = booking_attendance_confirm(actor=row.user, booking_id=booking.pk)
             _answer(row, booking, AnswerKind.KEPT)
+        elif token.action == ReplyAction.MOVE:
+            disruption_move(actor=row.user, booking_id=booking.pk, start=token.start, staff_id=token.staff_id)
+            # booking_rescheduled, to the customer and the staff member now serving it, is the answer.
+        elif token.action == ReplyAction.OTHER_TIMES:
+            _answer(row, booking, AnswerKind.OTHER_TIMES, extra=_other_times(row, booking))
         else:
             reason = CancellationReason.STAFF_DECLINED if token.action == ReplyAction.DECLINE else ""
             booking_change_status(actor=row.user, booking_id=booking.pk, status=target, reason=reason)
             # The booking's own message (confirmed / cancelled, to both) is the answer.
     except AppError as exc:
         booking.refresh_from_db()
+        if token.action == ReplyAction.MOVE and exc.code == BookingErrorCode.SLOT_TAKEN:
+            extra = _other_times(row, booking)
+            return _refuse(row, booking, AnswerKind.MOVE_TAKEN, f"[{exc.code}] {exc.message}", extra=extra)
         kind = {
             BookingErrorCode.BOOKING_ALREADY_STARTED: AnswerKind.TOO_LATE,
             BookingErrorCode.INVALID_TRANSITION: AnswerKind.ALREADY,
@@ -218,12 +236,46 @@ def _act(row: InboundMessage, token: ReplyToken, booking: Booking) -> None:
     return None
 
 
-def _refuse(row: InboundMessage, booking: Booking, kind: AnswerKind, reason: str) -> None:
+# What a refused "Book it" is answered with; any other rule's refusal means the time is gone.
+CLAIM_ANSWERS = {
+    BookingErrorCode.SLOT_TAKEN: AnswerKind.TAKEN,
+    WaitlistErrorCode.OFFER_EXPIRED: AnswerKind.OFFER_EXPIRED,
+    WaitlistErrorCode.OFFER_NOT_YET: AnswerKind.REFUSED,
+    WaitlistErrorCode.ENTRY_CLOSED: AnswerKind.ENTRY_CLOSED,
+    WaitlistErrorCode.ENTRY_BOOKED: AnswerKind.ENTRY_BOOKED,
+}
+
+
+def _claim_offer(row: InboundMessage, token: ReplyToken, freed_booking: Booking) -> None:
+    """ "Book it": the offer is claimed as the person (the freed booking is only where
+    the offer's messages are filed); the booking's own message is the answer."""
+    try:
+        claimed = waitlist_offer_claim(actor=row.user, offer_id=token.offer_id)
+    except AppError as exc:
+        kind = CLAIM_ANSWERS.get(exc.code, AnswerKind.TAKEN)
+        return _refuse(row, freed_booking, kind, f"[{exc.code}] {exc.message}")
+    row.booking = claimed.booking
+    row.outcome = InboundOutcome.DONE
+    return None
+
+
+def _other_times(row: InboundMessage, booking: Booking) -> dict:
+    """The free times for a disrupted booking now, and the link to its choice page."""
+    options, link = disruption_other_times(booking)
+    text = options_text(
+        [(option.start, option.staff_name) for option in options],
+        language=row.user.preferred_language,
+        tz=booking.salon.tz,
+    )
+    return {"options": text, "link": link}
+
+
+def _refuse(row: InboundMessage, booking: Booking, kind: AnswerKind, reason: str, *, extra: dict | None = None) -> None:
     row.outcome, row.reason = InboundOutcome.REFUSED, reason[:300]
-    _answer(row, booking, kind)
+    _answer(row, booking, kind, extra=extra)
 
 
-def _answer(row: InboundMessage, booking: Booking, kind: AnswerKind) -> None:
+def _answer(row: InboundMessage, booking: Booking, kind: AnswerKind, *, extra: dict | None = None) -> None:
     row.save()  # the answer refers to the stored row
-    text = compose_answer(kind=kind, language=row.user.preferred_language, booking=booking)
+    text = compose_answer(kind=kind, language=row.user.preferred_language, booking=booking, extra=extra)
     send_reply_answer(inbound=row, booking=booking, recipient=row.user, text=text)

@@ -18,6 +18,9 @@ class NotificationEvent(models.TextChoices):
     BOOKING_COMPLETED = "booking_completed", _("Booking completed (thank-you)")
     BOOKING_NO_SHOW = "booking_no_show", _("Booking no-show")
     REPLY_ANSWER = "reply_answer", _("Answer to a reply")
+    WAITLIST_OFFER = "waitlist_offer", _("Waiting list offer")
+    BOOKING_DISRUPTED = "booking_disrupted", _("Booking disrupted (closure or time off)")
+    STAFF_AGENDA = "staff_agenda", _("Staff member's agenda")
 
 
 # The one table of what each event is (SPEC: booking_completed, the thank-you, is promotional).
@@ -30,6 +33,9 @@ EVENT_CLASS = {
     NotificationEvent.BOOKING_COMPLETED: MessageClass.PROMOTIONAL,
     NotificationEvent.BOOKING_NO_SHOW: MessageClass.SERVICE,
     NotificationEvent.REPLY_ANSWER: MessageClass.SERVICE,
+    NotificationEvent.WAITLIST_OFFER: MessageClass.SERVICE,
+    NotificationEvent.BOOKING_DISRUPTED: MessageClass.SERVICE,
+    NotificationEvent.STAFF_AGENDA: MessageClass.SERVICE,
 }
 
 
@@ -69,6 +75,11 @@ class SkipReason(models.TextChoices):
         _("The WhatsApp template is paused, disabled or rejected: sent by SMS instead."),
     )
     PERSON_ERASED = "person_erased", _("The person's data was erased before this message was sent.")
+    OFFER_CLOSED = (
+        "offer_closed",
+        _("The waiting list offer expired, its entry closed or its time was taken before it could be sent."),
+    )
+    DAY_BEGAN = "day_began", _("The agenda's day began before it could be sent.")
 
 
 class Reroute(models.TextChoices):
@@ -173,6 +184,17 @@ class Notification(models.Model):
         related_name="answer",
         verbose_name=_("inbound"),
     )
+    # A waiting list offer (event waitlist_offer): the booking above is the one whose time was freed.
+    waitlist_offer = models.ForeignKey(
+        "waitlist.WaitlistOffer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("waiting list offer"),
+    )
+    # A staff member's agenda (event staff_agenda): the day it lists; the booking above is its first.
+    agenda_date = models.DateField(null=True, blank=True, verbose_name=_("agenda of"))
     # The WhatsApp message this SMS replaces (it failed, or could not be tried): one each.
     fallback_of = models.OneToOneField(
         "self",
@@ -211,13 +233,35 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["booking", "recipient", "event", "channel"],
-                condition=~models.Q(event__in=["booking_rescheduled", "booking_reminder", "reply_answer"]),
+                condition=~models.Q(
+                    event__in=[
+                        "booking_rescheduled",
+                        "booking_reminder",
+                        "reply_answer",
+                        "waitlist_offer",
+                        "booking_disrupted",
+                        "staff_agenda",
+                    ]
+                ),
                 name="notification_once_per_booking_recipient_event_channel",
             ),
             models.UniqueConstraint(
                 fields=["booking", "recipient", "event", "channel", "sequence", "reminder_offset_minutes"],
-                condition=~models.Q(event="reply_answer"),
+                condition=~models.Q(event__in=["reply_answer", "waitlist_offer", "staff_agenda"]),
                 name="notification_once_per_move_and_offset",
+            ),
+            # A waiting list offer is told once per channel (its SMS twin has its own).
+            models.UniqueConstraint(
+                fields=["waitlist_offer", "channel"],
+                condition=models.Q(event="waitlist_offer"),
+                name="notification_offer_once_per_channel",
+            ),
+            # One agenda per staff member and day, whatever the number of beats or reruns
+            # (the SMS that replaces a failed WhatsApp agenda points back to it).
+            models.UniqueConstraint(
+                fields=["recipient", "agenda_date"],
+                condition=models.Q(event="staff_agenda", fallback_of__isnull=True),
+                name="notification_agenda_once_per_staff_and_day",
             ),
         ]
         indexes = [models.Index(fields=["status", "created_at"], name="notification_status_created")]
@@ -405,6 +449,10 @@ class SalonNotificationSettings(models.Model):
     promotional_end = models.TimeField(
         null=True, blank=True, help_text=_("Salon local time."), verbose_name=_("promotional messages until")
     )
+    # Each staff member with bookings the next day gets their agenda at this time (salon local).
+    staff_agenda_time = models.TimeField(
+        default=time(21, 0), help_text=_("Salon local time."), verbose_name=_("staff agenda at")
+    )
 
     class Meta:
         verbose_name = _("salon message settings")
@@ -440,6 +488,9 @@ class ReplyAction(models.TextChoices):
     CONFIRM = "confirm", _("Confirm")
     DECLINE = "decline", _("Decline")
     STOP = "stop", _("Stop messages")
+    BOOK = "book", _("Book it (waiting list)")
+    MOVE = "move", _("Move to this time")
+    OTHER_TIMES = "other_times", _("Other times")
 
 
 class InboundOutcome(models.TextChoices):

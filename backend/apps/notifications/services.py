@@ -8,6 +8,12 @@ here too, by ``notification_fall_back_to_sms``, with the same rules as any row.
 Every row carries its class (``EVENT_CLASS``); a promotional one is written under
 the promotional rules (``promotional.promotional_gate``: consent, the daytime
 window, the ``-AD`` sender and the opt-out link on SMS).
+
+The waiting list offer, the disruption notice (and its one summary per staff
+member) and the staff member's agenda are written by ``send_waitlist_offer``,
+``send_disruption_notice``, ``send_disruption_summary`` and ``send_staff_agenda``,
+through one row builder (``composed_row``): the same channel, reroute and opt-out
+rules as any row, the text composed by the caller's composer in ``messages``.
 """
 
 from datetime import datetime, timedelta
@@ -23,7 +29,16 @@ from apps.common.metrics import count_notification_on_commit
 from apps.notifications.delivery.policy import retry_deadline
 from apps.notifications.delivery.publishing import publish_many_on_commit, publish_on_commit
 from apps.notifications.delivery.resend import notification_resend
-from apps.notifications.messages import compose, template_for
+from apps.notifications.links import disruption_link, offer_link
+from apps.notifications.messages import (
+    Composed,
+    compose,
+    compose_agenda,
+    compose_disruption,
+    compose_disruption_summary,
+    compose_offer,
+    template_for,
+)
 from apps.notifications.models import (
     EVENT_CLASS,
     Audience,
@@ -36,7 +51,7 @@ from apps.notifications.models import (
     SkipReason,
 )
 from apps.notifications.promotional import promotional_gate, promotional_sms_provider, with_optout_link
-from apps.notifications.replies import reply_buttons
+from apps.notifications.replies import disruption_buttons, offer_token, reply_buttons
 from apps.notifications.routing import whatsapp_reroute
 from integrations.messaging import provider_for_channel
 
@@ -308,8 +323,11 @@ def notification_fall_back_to_sms(*, notification: Notification, reroute: str) -
     )
     # A promotional message keeps its due time: the WhatsApp row's.
     _under_promotional_rules(row, due=notification.created_at, now=now)
+    # A waiting list offer and an agenda are told once per offer / day: so is their SMS.
+    about = {"waitlist_offer": notification.waitlist_offer, "agenda_date": notification.agenda_date}
     fallback, created = Notification.objects.get_or_create(
         **{field: getattr(row, field) for field in KEY_FIELDS},
+        **about,
         defaults={field: getattr(row, field) for field in CONTENT_FIELDS} | {"fallback_of": notification},
     )
     if created:
@@ -356,3 +374,176 @@ def send_reply_answer(*, inbound: InboundMessage, booking: Booking, recipient: U
     if created:
         _hand_over(notification)
     return notification
+
+
+# --- the waiting list, disruptions and the staff member's day ----------------------------------
+def composed_row(
+    *,
+    booking: Booking,
+    recipient: User,
+    event: str,
+    composed: Composed,
+    buttons=None,
+    sequence: int = 0,
+    skip_reason: str = "",
+    held_until: datetime | None = None,
+    retry_until: datetime | None = None,
+    **about,
+) -> Notification:
+    """The unsaved row for a message whose text the caller composed: channel (the
+    recipient's preferred one, else NOTIFICATION_DEFAULT_CHANNEL; SMS when WhatsApp
+    cannot take it), provider, ``skipped`` with the reason when they cannot be
+    messaged. ``buttons``: a callable giving the WhatsApp buttons' payloads (asked
+    only when the row goes by WhatsApp). ``held_until``: not handed to delivery
+    before then (the sweep hands it over). ``retry_until``: no retry after then."""
+    now = timezone.now()
+    channel = recipient.preferred_channel or settings.NOTIFICATION_DEFAULT_CHANNEL
+    language = recipient.preferred_language
+    message_class = EVENT_CLASS[event]
+    reroute = ""
+    if channel == Channel.WHATSAPP:
+        reroute = whatsapp_reroute(
+            recipient, template=composed.template, language=language, message_class=message_class, now=now
+        )
+    if reroute:
+        channel = Channel.SMS
+    skip_reason = skip_reason or message_block_reason(recipient, channel)
+    deadline = retry_deadline(now)
+    return Notification(
+        booking=booking,
+        recipient=recipient,
+        event=event,
+        message_class=message_class,
+        channel=channel,
+        sequence=sequence,
+        message=composed.text,
+        phone=recipient.phone or "",
+        provider=provider_for_channel(channel),
+        template=composed.template,
+        language=language,
+        variables=composed.variables,
+        buttons=buttons() if buttons is not None and channel == Channel.WHATSAPP else [],
+        status=NotificationStatus.SKIPPED if skip_reason else NotificationStatus.PENDING,
+        reason=skip_reason,
+        retry_until=min(deadline, retry_until) if retry_until else deadline,
+        reroute=reroute,
+        claimed_until=held_until if held_until and held_until > now else None,
+        **about,
+    )
+
+
+def _write_once(row: Notification, lookup: dict) -> Notification:
+    """Write ``row`` unless a row with ``lookup`` exists (the database's unique
+    constraints refuse a concurrent twin: the loser gets the winner's row); a new
+    pending row goes to delivery after commit."""
+    with transaction.atomic(savepoint=False):
+        notification, created = Notification.objects.get_or_create(
+            **lookup,
+            defaults={
+                field.name: getattr(row, field.name)
+                for field in Notification._meta.concrete_fields
+                if field.name not in lookup and not field.primary_key
+            },
+        )
+    if created:
+        _hand_over(notification)
+    return notification
+
+
+def send_waitlist_offer(offer) -> Notification:
+    """Offer a freed time to a customer on the waiting list (``waitlist_offer``):
+    WhatsApp with a "Book it" button, SMS with a link to claim it. Once per offer
+    (and channel); held until the offer is valid (a time freed in quiet hours is
+    offered when they end); never retried past its expiry."""
+    entry = offer.entry
+    customer = entry.customer
+    minutes = max(1, round((offer.expires_at - offer.valid_from).total_seconds() / 60))
+    composed = compose_offer(
+        language=customer.preferred_language,
+        service=entry.service,
+        salon=entry.salon,
+        start=offer.start,
+        staff_name=offer.staff.name,
+        minutes=minutes,
+        link=offer_link(offer.pk),
+    )
+    row = composed_row(
+        booking=offer.freed_booking,
+        recipient=customer,
+        event=NotificationEvent.WAITLIST_OFFER,
+        composed=composed,
+        buttons=lambda: [offer_token(offer=offer, recipient_id=customer.pk)],
+        held_until=offer.valid_from,
+        retry_until=offer.expires_at,
+        waitlist_offer=offer,
+    )
+    return _write_once(row, {"waitlist_offer": offer, "event": row.event, "channel": row.channel})
+
+
+def send_disruption_notice(*, booking: Booking, disruption, options: list) -> Notification:
+    """Tell a disrupted booking's customer (``booking_disrupted``): the booking, up to
+    three other times as buttons (``options``: objects with ``start``, ``staff_id``
+    and ``staff_name``, nearest first) and "Cancel"; on SMS a link to a page with the
+    same choices. Once per booking and move."""
+    customer = booking.customer
+    composed = compose_disruption(
+        language=customer.preferred_language,
+        booking=booking,
+        cause=disruption.cause,
+        reason=disruption.reason,
+        options=[(option.start, option.staff_name) for option in options],
+        link=disruption_link(disruption.pk),
+    )
+    row = composed_row(
+        booking=booking,
+        recipient=customer,
+        event=NotificationEvent.BOOKING_DISRUPTED,
+        composed=composed,
+        buttons=lambda: disruption_buttons(
+            booking=booking,
+            recipient_id=customer.pk,
+            options=[(option.start, option.staff_id) for option in options],
+        ),
+        sequence=booking.reschedule_count,
+        retry_until=booking.start,
+    )
+    return _write_once(row, {field: getattr(row, field) for field in KEY_FIELDS})
+
+
+def send_disruption_summary(*, staff: User, bookings: list[Booking], reason: str, cause: str) -> Notification:
+    """Tell a staff member, in one message, that these appointments of theirs cannot
+    go ahead (``booking_disrupted`` to the staff member, filed under the first)."""
+    first = bookings[0]
+    composed = compose_disruption_summary(
+        language=staff.preferred_language,
+        salon=first.salon,
+        count=len(bookings),
+        first_start=first.start,
+        reason=reason,
+        cause=cause,
+    )
+    row = composed_row(
+        booking=first,
+        recipient=staff,
+        event=NotificationEvent.BOOKING_DISRUPTED,
+        composed=composed,
+        sequence=first.reschedule_count,
+    )
+    return _write_once(row, {field: getattr(row, field) for field in KEY_FIELDS})
+
+
+def send_staff_agenda(*, staff: User, day, bookings: list[Booking], held_until=None, skip_reason="") -> Notification:
+    """A staff member's appointments on ``day``, in order, in one message
+    (``staff_agenda``, filed under the first). Once per staff member and day: the
+    database refuses a second, so two beats or a rerun write nothing more."""
+    composed = compose_agenda(language=staff.preferred_language, salon=bookings[0].salon, day=day, bookings=bookings)
+    row = composed_row(
+        booking=bookings[0],
+        recipient=staff,
+        event=NotificationEvent.STAFF_AGENDA,
+        composed=composed,
+        skip_reason=skip_reason,
+        held_until=held_until,
+        agenda_date=day,
+    )
+    return _write_once(row, {"recipient": staff, "event": row.event, "agenda_date": day, "fallback_of": None})

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from apps.notifications.agenda import agenda_scan
 from apps.notifications.delivery.publishing import (
     SEND_MANY_TASK,
     SEND_TASK,
@@ -56,3 +57,9 @@ def sweep_notifications() -> int:
 def send_due_reminders() -> int:
     """Write the reminders that are due (beat, every minute); returns how many."""
     return reminder_scan().written
+
+
+@shared_task(name="notifications.agenda", ignore_result=True)
+def send_staff_agendas() -> int:
+    """Write the staff agendas that are due (beat, every minute); returns how many."""
+    return agenda_scan().written

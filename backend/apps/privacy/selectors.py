@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Count, F, Q
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from rest_framework import serializers
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
@@ -35,6 +35,12 @@ class Section:
     schema: Callable[[], serializers.Field]
 
 
+def _their_booking_id():
+    """A message's booking id when the booking is the person's (as customer or staff member), else null."""
+    theirs = Q(booking__customer=F("recipient")) | Q(booking__staff=F("recipient"))
+    return Case(When(theirs, then=F("booking_id")), default=Value(None), output_field=IntegerField())
+
+
 def rows_of(
     model: str,
     *,
@@ -42,22 +48,31 @@ def rows_of(
     fields: Iterable[str],
     order_by: Iterable[str] = ("id",),
     one: bool = False,
+    computed: dict[str, Callable[[User], Any]] | None = None,
 ) -> Section:
     """A section made of the rows of ``model`` ("app_label.Model") that belong to
     the person, as plain values: those whose ``owner`` field is the person (or that
     the ``owner`` function's condition selects). A field written ``"text=message"``
     is the column ``message`` (or a lookup such as ``salon__name``) under the key
-    ``text``. ``one``: the first row, not a list. The model is looked up when the
-    export runs, so a section may name a model another app adds later. One query."""
+    ``text``. ``one``: the first row, not a list. ``computed``: fields whose value
+    is an expression of the person rather than the column (documented as the
+    column). The model is looked up when the export runs, so a section may name a
+    model another app adds later. One query."""
     fields = tuple(fields)
     columns = {key: column or key for key, _, column in (name.partition("=") for name in fields)}
 
     def read(person: User):
         condition = owner(person) if callable(owner) else Q(**{owner: person})
         rows = apps.get_model(model).objects.filter(condition).order_by(*order_by)
-        plain = [key for key, column in columns.items() if key == column]
-        renamed = {key: F(column) for key, column in columns.items() if key != column}
-        values = list(rows.values(*plain, **renamed))
+        extra = computed or {}
+        plain = [key for key, column in columns.items() if key == column and key not in extra]
+        renamed = {key: F(column) for key, column in columns.items() if key != column and key not in extra}
+        # A computed value cannot take a column's own name in the query: it is read under another, then named.
+        renamed |= {f"computed_{key}": expression(person) for key, expression in extra.items()}
+        values = [
+            {key: row[f"computed_{key}" if key in extra else key] for key in columns}
+            for row in rows.values(*plain, **renamed)
+        ]
         return (values[0] if values else None) if one else values
 
     def schema() -> serializers.Field:
@@ -140,6 +155,8 @@ EXPORT_SECTIONS: dict[str, Section] = {
     "messages": rows_of(
         "notifications.Notification",
         owner="recipient",
+        # A waiting list offer is filed under the freed booking, someone else's: its id is not theirs.
+        computed={"booking_id": lambda person: _their_booking_id()},
         fields=(
             "id",
             "booking_id",

@@ -7,14 +7,18 @@ Objects are salon Alpha's; "manager" runs Alpha, "other_manager" runs Beta (same
 group, same permissions), "staff" and "customer" have no admin access.
 """
 
+from datetime import date, time, timedelta
+
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 
 from apps.common.tests.admin_fixtures import a_login_code, salon_world
+from apps.disruptions.models import BookingDisruption
 from apps.notifications.consent import consent_record
 from apps.notifications.models import WhatsAppTemplate
 from apps.privacy.services import data_request_record
+from apps.waitlist.models import WaitlistEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +49,8 @@ MANAGER = {
     "axes.accessfailurelog": (403, 403, 403, 403),
     "axes.accesslog": (403, 403, 403, 403),
     "privacy.datarequest": (403, 403, 403, 403),  # superusers only (personal data requests)
+    "waitlist.waitlistentry": (200, 200, 403, 403),
+    "disruptions.bookingdisruption": (200, 200, 403, 403),
 }
 # Not a salon's rows: the business's WhatsApp templates, the same for every manager.
 SHARED = {"notifications.whatsapptemplate"}
@@ -60,6 +66,8 @@ NOWHERE = {
     "axes.accessfailurelog": {"add"},
     "axes.accesslog": {"add"},
     "privacy.datarequest": {"delete"},  # the log of requests is kept
+    "waitlist.waitlistentry": {"add", "delete"},
+    "disruptions.bookingdisruption": {"add", "delete"},
 }
 SCOPED = {label for label, (listing, *_) in MANAGER.items() if listing == 200} - SHARED
 
@@ -107,6 +115,21 @@ def world(now, django_user_model):
         ),
         "axes.accesslog": AccessLog.objects.create(username=alpha.manager.phone, ip_address="192.0.2.1", **seen),
         "privacy.datarequest": data_request_record(user=alpha.customer, kind="correction", details="Fix my name"),
+        "waitlist.waitlistentry": WaitlistEntry.objects.create(
+            customer=alpha.customer,
+            salon=alpha.salon,
+            service=alpha.service,
+            date=date(2026, 3, 1),
+            window_start=time(9),
+            window_end=time(12),
+        ),
+        "disruptions.bookingdisruption": BookingDisruption.objects.create(
+            booking=alpha.booking,
+            salon=alpha.salon,
+            cause="closure",
+            reason="Eid",
+            cancel_at=alpha.booking.start - timedelta(hours=2),
+        ),
     }
     people = {
         "manager": alpha.manager,
@@ -188,6 +211,7 @@ ACTIONS = [
     ("salons.workinghours", "delete_selected", None),
     ("salons.salonclosure", "delete_selected", None),
     ("salons.stafftimeoff", "delete_selected", None),
+    ("waitlist.waitlistentry", "cancel_entries", lambda o: o.status == "cancelled"),
 ]
 
 

@@ -5,12 +5,17 @@ enumerates the API's URLs the way the OpenAPI schema does, so an endpoint added
 without a row here fails the suite.
 """
 
+from datetime import date, time, timedelta
+
 import pytest
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.generators import EndpointEnumerator
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.bookings.models import Booking
 from apps.common.tests.factories import BookingFactory, ManagerFactory, ServiceFactory, StaffFactory, UserFactory
+from apps.waitlist.models import WaitlistEntry, WaitlistOffer
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +50,7 @@ def signed_in(status):
 
 
 FREE_START = "2026-03-01T15:00:00+03:00"
+OFFERED_START = "2026-03-01T17:00:00+03:00"
 
 # (method, path template) -> (expected status per actor, request body builder)
 MATRIX = {
@@ -102,6 +108,33 @@ MATRIX = {
     ),
     ("PUT", "/api/bookings/{id}/"): (everyone(405), lambda ctx, actor: {"status": "cancelled"}),
     ("DELETE", "/api/bookings/{id}/"): (everyone(405), None),
+    # The waiting list: customers join for themselves; the entry (the customer's) is
+    # seen by them and their salon's manager only; only the customer claims its offer.
+    ("GET", "/api/waitlist/"): (signed_in(200), None),
+    ("POST", "/api/waitlist/"): (
+        row(401, 201, 201, 403, 403, 403, 403, 403),
+        lambda ctx, actor: {
+            "service": ctx["service"].pk,
+            "date": "2026-03-01",
+            "window_start": "09:00",
+            "window_end": "12:00",
+        },
+    ),
+    ("GET", "/api/waitlist/{id}/"): (row(401, 200, 404, 404, 404, 404, 200, 404), None),
+    ("DELETE", "/api/waitlist/{id}/"): (row(401, 204, 404, 404, 404, 404, 204, 404), None),
+    ("POST", "/api/waitlist/{id}/claim/"): (
+        row(401, 201, 404, 404, 404, 404, 403, 404),
+        lambda ctx, actor: {"start": OFFERED_START},
+    ),
+    # Closures and time off: the salon's managers only.
+    ("POST", "/api/closures/"): (
+        row(401, 403, 403, 403, 403, 403, 201, 403),
+        lambda ctx, actor: {"salon": ctx["service"].salon_id, "start_date": "2026-03-05", "end_date": "2026-03-05"},
+    ),
+    ("POST", "/api/time-off/"): (
+        row(401, 403, 403, 403, 403, 403, 201, 403),
+        lambda ctx, actor: {"staff": ctx["staff"].pk, "start": "2026-03-05T09:00", "end": "2026-03-05T12:00"},
+    ),
 }
 
 
@@ -111,6 +144,8 @@ def _path(template: str, ctx) -> str:
         "/api/services/{id}/": ctx["service"].pk,
         "/api/staff/{id}/": ctx["staff"].pk,
         "/api/bookings/{id}/": ctx["booking"].pk,
+        "/api/waitlist/{id}/": ctx["entry"].pk,
+        "/api/waitlist/{id}/claim/": ctx["entry"].pk,
     }
     path = template.replace("{id}", str(ids.get(template, "")))
     if template == "/api/availability/":
@@ -138,11 +173,31 @@ def ctx(now):
         customer=people["customer"],
         start=Booking._meta.get_field("start").to_python("2026-03-01T10:00:00+03:00"),
     )
+    # The customer waits for the evening; 17:00 was freed and offered to them.
+    entry = WaitlistEntry.objects.create(
+        customer=people["customer"],
+        salon=service.salon,
+        service=service,
+        date=date(2026, 3, 1),
+        window_start=time(16),
+        window_end=time(20),
+        status="offered",
+    )
+    freed = BookingFactory(service=service, staff=staff, start=parse_datetime(OFFERED_START), status="cancelled")
+    WaitlistOffer.objects.create(
+        entry=entry,
+        freed_booking=freed,
+        staff=staff,
+        start=parse_datetime(OFFERED_START),
+        valid_from=timezone.now(),
+        expires_at=timezone.now() + timedelta(minutes=15),
+    )
     return {
         **people,
         "people": people,
         "service": service,
         "booking": booking,
+        "entry": entry,
         "fresh_phone": "0559876543",
         "refresh": {actor: str(RefreshToken.for_user(user)) for actor, user in people.items()},
     }

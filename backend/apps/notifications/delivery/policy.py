@@ -1,12 +1,13 @@
 """When a message stops making sense, and how long and how often it is retried."""
 
 import random
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 
 from apps.bookings.models import ACTIVE_STATUSES
 from apps.notifications.models import Notification, NotificationEvent, SkipReason
+from apps.waitlist.selectors import offer_is_open
 
 # Messages about an appointment still ahead: pointless once it has started.
 ABOUT_AN_UPCOMING_APPOINTMENT = frozenset(
@@ -16,6 +17,7 @@ ABOUT_AN_UPCOMING_APPOINTMENT = frozenset(
         NotificationEvent.BOOKING_CANCELLED,
         NotificationEvent.BOOKING_RESCHEDULED,
         NotificationEvent.BOOKING_REMINDER,
+        NotificationEvent.BOOKING_DISRUPTED,
     }
 )
 
@@ -38,8 +40,21 @@ def retry_delay(attempt: int) -> float:
 def stale_reason(notification: Notification, now: datetime) -> str:
     """Why sending this row at ``now`` would make no sense (a ``SkipReason``, "" when it still does)."""
     booking = notification.booking
+    if notification.event == NotificationEvent.WAITLIST_OFFER:
+        # Its booking is the one that freed the time: what counts is the offer itself.
+        offer = notification.waitlist_offer
+        return "" if offer is not None and offer_is_open(offer, now) else SkipReason.OFFER_CLOSED
+    if notification.event == NotificationEvent.STAFF_AGENDA:
+        day_begins = datetime.combine(notification.agenda_date, time(0), tzinfo=booking.salon.tz)
+        return SkipReason.DAY_BEGAN if now >= day_begins else ""
     if notification.event in ABOUT_AN_UPCOMING_APPOINTMENT and now >= booking.start:
         return SkipReason.APPOINTMENT_STARTED
+    if notification.event == NotificationEvent.BOOKING_DISRUPTED and notification.recipient_id == booking.customer_id:
+        # The customer's choice of other times: pointless once the booking was moved or cancelled.
+        if booking.status not in ACTIVE_STATUSES:
+            return SkipReason.BOOKING_NOT_ACTIVE
+        if booking.reschedule_count != notification.sequence:
+            return SkipReason.BOOKING_MOVED
     if notification.event == NotificationEvent.BOOKING_REMINDER:
         # Reminders are for bookings still pending or confirmed, at their current time.
         if booking.status not in ACTIVE_STATUSES:

@@ -62,6 +62,19 @@ class _Relay:
                 function(*args)
             except Exception:  # the relay must outlive any one publish; the sweep covers the row
                 logger.exception("Publishing failed; the sweep will publish again")
+            finally:
+                work.task_done()
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until what was handed over is published (a command about to exit: its
+        daemon thread dies with it). Whether it finished within ``timeout`` seconds."""
+        with self._lock:
+            work = self._queue if self._pid == os.getpid() else None
+        if work is None:
+            return True
+        done = threading.Event()
+        threading.Thread(target=lambda: (work.join(), done.set()), daemon=True).start()
+        return done.wait(timeout)
 
 
 RELAY = _Relay()

@@ -9,7 +9,16 @@ import pytest
 
 from apps.accounts.models import Language
 from apps.common.channels import MessageClass
-from apps.notifications.messages import TEXTS, compose
+from apps.notifications.links import disruption_link, offer_link
+from apps.notifications.messages import (
+    COMPOSED_APART,
+    TEXTS,
+    compose,
+    compose_agenda,
+    compose_disruption,
+    compose_disruption_summary,
+    compose_offer,
+)
 from apps.notifications.models import EVENT_CLASS, Audience, NotificationEvent
 from apps.notifications.promotional import with_optout_link
 from integrations.messaging.segments import Encoding, sms_size
@@ -110,6 +119,8 @@ REASONS = ["", "salon_closed", "The stylist is ill today and nobody else can tak
 
 def _every_text():
     for event, audience, language in TEXTS:
+        if event in COMPOSED_APART:
+            continue  # a link or a list: test_every_composed_text_fits_its_sms_budget
         extras = [""]
         if event == NotificationEvent.BOOKING_COMPLETED:
             extras = ["", REVIEW_URL]
@@ -147,10 +158,73 @@ def test_every_built_in_text_fits_its_sms_budget(settings, event, audience, lang
     assert names["salon"] in text  # a real text, not an empty one
 
 
+# Who each event is written for, where it is not both.
+ONE_AUDIENCE = {
+    "booking_completed": (Audience.CUSTOMER,),
+    "booking_no_show": (Audience.CUSTOMER,),
+    "waitlist_offer": (Audience.CUSTOMER,),
+    "staff_agenda": (Audience.STAFF,),
+}
+
+
+def _composed(event, audience, language):
+    """Each composed-apart text at its longest: 25-character names, the longest link, a long agenda."""
+    names = NAMES[language]
+    booking = _booking(names)
+    salon, service = booking.salon, booking.service
+    if event == NotificationEvent.WAITLIST_OFFER:
+        return compose_offer(
+            language=language, service=service, salon=salon, start=booking.start,
+            staff_name=names["customer"], minutes=15, link=offer_link(99_999_999),
+        )  # fmt: skip
+    if event == NotificationEvent.BOOKING_DISRUPTED and audience == Audience.CUSTOMER:
+        options = [(booking.start, names["customer"])] * 3
+        return compose_disruption(
+            language=language, booking=booking, cause="closure", reason="Eid al-Fitr holidays for everyone",
+            options=options, link=disruption_link(99_999_999),
+        )  # fmt: skip
+    if event == NotificationEvent.BOOKING_DISRUPTED:
+        return compose_disruption_summary(
+            language=language, salon=salon, count=120, first_start=booking.start, reason="", cause="time_off"
+        )
+    day = [_booking(names) for _ in range(14)]  # a full day
+    return compose_agenda(language=language, salon=salon, day=booking.start.date(), bookings=day)
+
+
+COMPOSED = [key for key in TEXTS if key[0] in COMPOSED_APART]
+
+
+@pytest.mark.parametrize(("event", "audience", "language"), COMPOSED)
+def test_every_composed_text_fits_its_sms_budget(settings, event, audience, language):
+    settings.PUBLIC_BASE_URL = "https://api.salon.example"
+    composed = _composed(event, audience, language)
+
+    size = sms_size(composed.text)
+
+    assert size.segments <= BUDGET[language], (size, composed.text)
+    assert size.encoding == (Encoding.GSM7 if language == Language.ENGLISH else Encoding.UCS2)
+    assert NAMES[language]["salon"] in composed.text  # a real text, not an empty one
+    assert composed.template == f"{event}_{audience}" and all(composed.variables)
+    assert not any("\n" in variable for variable in composed.variables)  # WhatsApp refuses line breaks
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_a_long_agenda_lists_what_fits_on_sms_and_says_how_many_more(language):
+    names = NAMES[language]
+    day = [_booking(names) for _ in range(14)]
+
+    composed = compose_agenda(language=language, salon=day[0].salon, day=day[0].start.date(), bookings=day)
+
+    listed = composed.text.count(names["service"])
+    assert 1 <= listed < 14
+    assert f"{14 - listed}" in composed.text.rsplit(names["service"], 1)[1]  # "+13 more" / "و13 أخرى"
+    assert composed.variables[2] == "14" and composed.variables[3].count(names["service"]) == 14  # all on WhatsApp
+
+
 def test_every_event_and_audience_has_a_text_in_both_languages():
     lifecycle = [e for e in NotificationEvent if e not in (NotificationEvent.REPLY_ANSWER,)]
     for event in lifecycle:
-        audiences = (Audience.CUSTOMER,) if event in ("booking_completed", "booking_no_show") else tuple(Audience)
+        audiences = ONE_AUDIENCE.get(event, tuple(Audience))
         for audience in audiences:
             for language in Language:
                 assert (event, audience, language) in TEXTS, (event, audience, language)

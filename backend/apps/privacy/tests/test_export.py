@@ -135,3 +135,17 @@ def test_an_export_costs_the_same_queries_for_one_booking_or_fifty(api, now, sty
 def _transaction_statements(_document) -> int:
     # SAVEPOINT and RELEASE around the service's transaction inside the test's own.
     return 2 if connection.features.uses_savepoints else 0
+
+
+def test_a_message_filed_under_someone_elses_booking_does_not_name_it(api, world):
+    # A waiting list offer is filed under the freed booking, another customer's.
+    offer = NotificationFactory(booking=world.other_booking, recipient=world.customer, event="waitlist_offer")
+
+    messages = api.as_user(world.customer).get("/api/me/export/").json()["messages"]
+
+    by_id = {m["id"]: m["booking_id"] for m in messages}
+    assert by_id[offer.pk] is None
+    assert {by_id[m.pk] for m in Notification.objects.filter(recipient=world.customer).exclude(pk=offer.pk)} <= {
+        world.past.pk,
+        world.future.pk,
+    }

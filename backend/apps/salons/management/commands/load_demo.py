@@ -44,6 +44,10 @@ MANAGER_PERMISSIONS = [
     "view_user",
     "add_user",
     "change_user",
+    "view_waitlistentry",
+    "change_waitlistentry",
+    "view_waitlistoffer",
+    "view_bookingdisruption",
 ]
 
 
