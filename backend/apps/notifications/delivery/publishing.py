@@ -8,6 +8,7 @@ relay could not publish (the broker down, the process gone) stays ``pending`` in
 the database and the beat's sweep publishes it again.
 """
 
+import atexit
 import logging
 import os
 import queue
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 SEND_TASK = "notifications.send"
 SEND_MANY_TASK = "notifications.send_many"
 RELAY_QUEUE_SIZE = 10_000
+EXIT_DRAIN_SECONDS = 5.0  # a hung broker must not hold a process's exit for long
 
 
 class _Relay:
@@ -52,6 +54,9 @@ class _Relay:
             if self._queue is None or self._pid != os.getpid():  # a forked worker gets its own thread
                 self._queue, self._pid = queue.Queue(maxsize=RELAY_QUEUE_SIZE), os.getpid()
                 threading.Thread(target=self._run, args=(self._queue,), name="publish-relay", daemon=True).start()
+                # A command (reminders, resend) exits right after its commit: publish first, or the
+                # daemon thread dies with the ids and they wait for the sweep.
+                atexit.register(self.drain, EXIT_DRAIN_SECONDS)
             return self._queue
 
     @staticmethod
