@@ -170,6 +170,17 @@ def redis_url():
     return TEST_REDIS_URL
 
 
+@pytest.fixture
+def stack(postgres, redis_url):
+    """A worker, beat and web server of the test's own (started on demand) on its own
+    Celery queue, over the test's PostgreSQL database and Redis; stopped after."""
+    from apps.common.tests.live import Stack
+
+    stack = Stack(redis_url)
+    yield stack
+    stack.close()
+
+
 @pytest.fixture(scope="session")
 def redis_server_binary():
     if shutil.which("redis-server") is None:

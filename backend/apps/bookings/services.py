@@ -89,6 +89,15 @@ def _ensure_may(actor: User, booking: Booking, action: str, *, now: datetime) ->
         )
 
 
+def _ensure_movable(booking: Booking) -> None:
+    if not booking.is_active:
+        raise InvalidInput(
+            f"A {booking.status} booking cannot be moved.",
+            code=Code.INVALID_TRANSITION,
+            fields={"start": ["Not active."]},
+        )
+
+
 def _aware_in_salon_tz(start: datetime, tz) -> datetime:
     # A start without an offset is read in the salon's time zone.
     return local_to_aware(start, tz) if timezone.is_naive(start) else start
@@ -400,12 +409,7 @@ def _reschedule(
     ``booking_rescheduled`` to whoever the move concerns: the customer when the
     time changed, the staff member it is with now and the one it left."""
     _ensure_may(actor, booking, RESCHEDULE, now=now)
-    if not booking.is_active:
-        raise InvalidInput(
-            f"A {booking.status} booking cannot be moved.",
-            code=Code.INVALID_TRANSITION,
-            fields={"start": ["Not active."]},
-        )
+    _ensure_movable(booking)
     start = _aware_in_salon_tz(start, booking.salon.tz)
     previous_staff = booking.staff
     staff = previous_staff if staff_id in (None, booking.staff_id) else _new_performer(actor, booking, staff_id)
@@ -497,12 +501,7 @@ def booking_move(*, actor: User, booking_id: int, start: datetime, staff_id: int
     if staff_id == booking.staff_id:
         return _reschedule(actor, booking, start, now=now)
     _ensure_may(actor, booking, RESCHEDULE, now=now)
-    if not booking.is_active:
-        raise InvalidInput(
-            f"A {booking.status} booking cannot be moved.",
-            code=Code.INVALID_TRANSITION,
-            fields={"start": ["Not active."]},
-        )
+    _ensure_movable(booking)
     link = (
         Performer.objects.select_related("user")
         .filter(

@@ -20,18 +20,11 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from apps.bookings.models import Booking, BookingStatus
 from apps.common.tests.factories import RIYADH, ManagerFactory, ServiceFactory, StaffFactory, UserFactory
 from apps.common.tests.fake_whatsapp import FakeWhatsApp
-from apps.common.tests.live import Stack, wait_for
+from apps.common.tests.live import wait_for
 from apps.disruptions.models import SALON_CLOSED, BookingDisruption
 from apps.notifications.replies import read_reply_token
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def stack(postgres, redis_url):
-    stack = Stack(redis_url)
-    yield stack
-    stack.close()
 
 
 def _at(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:

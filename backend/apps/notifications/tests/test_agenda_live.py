@@ -16,17 +16,10 @@ import pytest
 from apps.common.tests.factories import RIYADH, BookingFactory, ServiceFactory, StaffFactory, UserFactory
 from apps.common.tests.fake_twilio import FakeTwilio
 from apps.common.tests.fake_whatsapp import FakeWhatsApp
-from apps.common.tests.live import Stack, run_manage, wait_for
+from apps.common.tests.live import run_manage, wait_for
 from apps.notifications.models import Notification
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def stack(postgres, redis_url):
-    stack = Stack(redis_url)
-    yield stack
-    stack.close()
 
 
 def _at(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:

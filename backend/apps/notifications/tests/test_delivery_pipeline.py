@@ -15,17 +15,10 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from apps.bookings.models import Booking
 from apps.common.tests import fake_twilio
 from apps.common.tests.factories import RIYADH, ServiceFactory, StaffFactory, UserFactory
-from apps.common.tests.live import Stack, free_port, run_manage, wait_for
+from apps.common.tests.live import free_port, run_manage, wait_for
 from apps.notifications.models import DeliveryAttempt, Notification, NotificationStatus
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def stack(postgres, redis_url):
-    stack = Stack(redis_url)
-    yield stack
-    stack.close()
 
 
 def _salon(staff_count: int):

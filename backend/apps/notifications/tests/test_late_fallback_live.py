@@ -17,17 +17,10 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from apps.common.tests.factories import RIYADH, ServiceFactory, StaffFactory, UserFactory
 from apps.common.tests.fake_twilio import FakeTwilio
 from apps.common.tests.fake_whatsapp import FakeWhatsApp
-from apps.common.tests.live import Stack, wait_for
+from apps.common.tests.live import wait_for
 from apps.notifications.models import Notification, NotificationStatus, Reroute
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def stack(postgres, redis_url):
-    stack = Stack(redis_url)
-    yield stack
-    stack.close()
 
 
 @pytest.fixture

@@ -21,17 +21,10 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.common.tests.factories import RIYADH, ServiceFactory, StaffFactory, UserFactory
 from apps.common.tests.fake_unifonic import FakeUnifonic
-from apps.common.tests.live import Stack, free_port, wait_for
+from apps.common.tests.live import free_port, wait_for
 from apps.notifications.models import MarketingConsent, Notification, NotificationStatus, SkipReason
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def stack(postgres, redis_url):
-    stack = Stack(redis_url)
-    yield stack
-    stack.close()
 
 
 def _at(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:

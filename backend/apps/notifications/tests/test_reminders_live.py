@@ -12,17 +12,10 @@ import pytest
 
 from apps.common.tests.factories import RIYADH, BookingFactory, ServiceFactory, StaffFactory, UserFactory
 from apps.common.tests.fake_twilio import FakeTwilio
-from apps.common.tests.live import Stack, run_manage, wait_for
+from apps.common.tests.live import run_manage, wait_for
 from apps.notifications.models import Notification, NotificationStatus
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def stack(postgres, redis_url):
-    stack = Stack(redis_url)
-    yield stack
-    stack.close()
 
 
 def test_the_reminders_a_command_writes_reach_the_broker_before_it_exits(stack, fake_clock):

@@ -22,7 +22,7 @@ from apps.accounts.models import OneTimeCode, User
 from apps.common.tests.factories import RIYADH, ServiceFactory, StaffFactory, UserFactory
 from apps.common.tests.fake_sentry import FakeSentry
 from apps.common.tests.fake_twilio import FakeTwilio, Received, Reply
-from apps.common.tests.live import Stack, run_manage, wait_for
+from apps.common.tests.live import run_manage, wait_for
 from apps.notifications.models import DeliveryAttempt, InboundMessage, Notification
 from apps.privacy.redaction import phone_forms
 from apps.privacy.tests.helpers import places_holding
@@ -31,13 +31,6 @@ pytestmark = pytest.mark.services
 
 PHONE = "+966539871402"
 CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
-
-
-@pytest.fixture
-def stack(postgres, redis_url):
-    stack = Stack(redis_url)
-    yield stack
-    stack.close()
 
 
 @pytest.fixture

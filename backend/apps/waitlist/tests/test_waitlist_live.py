@@ -24,7 +24,7 @@ from apps.bookings.models import ACTIVE_STATUSES, Booking
 from apps.common.tests.factories import RIYADH, ServiceFactory, StaffFactory, UserFactory
 from apps.common.tests.fake_twilio import FakeTwilio
 from apps.common.tests.fake_whatsapp import FakeWhatsApp
-from apps.common.tests.live import Stack, free_port, wait_for
+from apps.common.tests.live import free_port, wait_for
 from apps.notifications.models import Notification
 from apps.notifications.replies import read_reply_token
 from apps.waitlist.models import WaitlistEntry, WaitlistOffer, WaitlistStatus
@@ -39,13 +39,6 @@ EXPIRED = {
     "en": "Sorry, this offer has expired. You are still on the waiting list.",
     "ar": "عذراً، انتهت مهلة هذا العرض. ما زلت على قائمة الانتظار.",
 }
-
-
-@pytest.fixture
-def stack(postgres, redis_url):
-    stack = Stack(redis_url)
-    yield stack
-    stack.close()
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
