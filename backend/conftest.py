@@ -171,6 +171,25 @@ def redis_url():
 
 
 @pytest.fixture
+def meta(settings):
+    """A fake WhatsApp Cloud API (Meta) server of the test's own; WhatsApp goes there,
+    SMS stays on the console provider."""
+    from apps.common.tests.fake_whatsapp import FakeWhatsApp
+
+    with FakeWhatsApp() as fake:
+        for key, value in fake.settings().items():
+            setattr(settings, key, value)
+        settings.NOTIFICATION_PROVIDER = "whatsapp_cloud"
+        yield fake
+
+
+@pytest.fixture
+def webhook(live_server):
+    """Where Meta posts: the live server's WhatsApp webhook."""
+    return f"{live_server.url}/api/webhooks/whatsapp/"
+
+
+@pytest.fixture
 def stack(postgres, redis_url):
     """A worker, beat and web server of the test's own (started on demand) on its own
     Celery queue, over the test's PostgreSQL database and Redis; stopped after."""

@@ -9,29 +9,18 @@ import pytest
 
 from apps.bookings.models import Booking, BookingStatus
 from apps.common.tests.factories import RIYADH, ManagerFactory, StaffFactory, UserFactory
-from apps.common.tests.fake_whatsapp import FakeWhatsApp
 from apps.notifications.replies import read_reply_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def whatsapp(settings):
-    with FakeWhatsApp() as fake:
-        for key, value in fake.settings().items():
-            setattr(settings, key, value)
-        settings.NOTIFICATION_PROVIDER = "whatsapp_cloud"
-        settings.PUBLIC_BASE_URL = "https://api.salon.example"
-        yield fake
+@pytest.fixture(autouse=True)
+def public_base_url(settings):
+    settings.PUBLIC_BASE_URL = "https://api.salon.example"
 
 
 @pytest.fixture
-def webhook(live_server):
-    return f"{live_server.url}/api/webhooks/whatsapp/"
-
-
-@pytest.fixture
-def closed_day(api, now, whatsapp, haircut):
+def closed_day(api, now, meta, haircut):
     """Sara has one booking on 2026-03-02 at 10:00 (Chris, English, WhatsApp); the salon closes that day."""
     stylist = StaffFactory(salon=haircut.salon, services=[haircut], name="Sara", preferred_channel="whatsapp")
     customer = UserFactory(name="Chris", preferred_language="en", preferred_channel="whatsapp")
@@ -43,61 +32,61 @@ def closed_day(api, now, whatsapp, haircut):
     return booking, customer, stylist
 
 
-def _notice(whatsapp, customer):
-    message = whatsapp.last_template_to(customer.phone)
+def _notice(meta, customer):
+    message = meta.last_template_to(customer.phone)
     assert message["template"]["name"] == "booking_disrupted_customer"
-    return message, whatsapp.button_payloads(message)
+    return message, meta.button_payloads(message)
 
 
-def test_the_notice_carries_three_times_and_cancel_and_a_tap_moves_the_booking(api, now, whatsapp, webhook, closed_day):
+def test_the_notice_carries_three_times_and_cancel_and_a_tap_moves_the_booking(api, now, meta, webhook, closed_day):
     booking, customer, stylist = closed_day
-    message, payloads = _notice(whatsapp, customer)
+    message, payloads = _notice(meta, customer)
     variables = [p["text"] for p in message["template"]["components"][0]["parameters"]]
     actions = [read_reply_token(p).action for p in payloads]
     assert actions == ["move", "move", "move", "cancel"]
     assert variables[:4] == ["Haircut", "Main Salon", "2026-03-02 10:00", "Eid"]
     assert variables[4] == "2026-03-01 20:30 (Sara)"  # the nearest free time: the evening before
-    staff_messages = [m for m in whatsapp.messages_to(stylist.phone) if m["template"]["name"].startswith("booking_d")]
+    staff_messages = [m for m in meta.messages_to(stylist.phone) if m["template"]["name"].startswith("booking_d")]
     assert len(staff_messages) == 1
 
     chosen = read_reply_token(payloads[0])
-    whatsapp.deliver(webhook, whatsapp.press_button(sender=customer.phone, payload=payloads[0], label="1"))
+    meta.deliver(webhook, meta.press_button(sender=customer.phone, payload=payloads[0], label="1"))
 
     booking.refresh_from_db()
     assert (booking.start, booking.staff_id, booking.status) == (chosen.start, chosen.staff_id, BookingStatus.PENDING)
-    assert whatsapp.last_template_to(customer.phone)["template"]["name"] == "booking_rescheduled_customer"
+    assert meta.last_template_to(customer.phone)["template"]["name"] == "booking_rescheduled_customer"
 
 
-def test_a_time_taken_meanwhile_is_answered_with_the_free_times_now(api, now, whatsapp, webhook, closed_day, haircut):
+def test_a_time_taken_meanwhile_is_answered_with_the_free_times_now(api, now, meta, webhook, closed_day, haircut):
     booking, customer, _ = closed_day
-    _, payloads = _notice(whatsapp, customer)
+    _, payloads = _notice(meta, customer)
     taken = read_reply_token(payloads[0])
     other = UserFactory()
     body = {"service": haircut.pk, "staff": taken.staff_id, "start": taken.start.isoformat()}
     assert api.as_user(other).post("/api/bookings/", body).status_code == 201
 
-    whatsapp.deliver(webhook, whatsapp.press_button(sender=customer.phone, payload=payloads[0], label="1"))
+    meta.deliver(webhook, meta.press_button(sender=customer.phone, payload=payloads[0], label="1"))
 
     booking.refresh_from_db()
     assert booking.start == datetime(2026, 3, 2, 10, 0, tzinfo=RIYADH)
-    (answer,) = whatsapp.texts_to(customer.phone)
+    (answer,) = meta.texts_to(customer.phone)
     assert answer.startswith("Sorry, that time was just taken. Free times now: 2026-03-01 ")
     assert "https://api.salon.example/d/" in answer
     assert taken.start.astimezone(RIYADH).strftime("%Y-%m-%d %H:%M (Sara)") not in answer
 
 
-def test_cancel_from_the_notice_cancels(api, now, whatsapp, webhook, closed_day):
+def test_cancel_from_the_notice_cancels(api, now, meta, webhook, closed_day):
     booking, customer, _ = closed_day
-    _, payloads = _notice(whatsapp, customer)
+    _, payloads = _notice(meta, customer)
 
-    whatsapp.deliver(webhook, whatsapp.press_button(sender=customer.phone, payload=payloads[3], label="Cancel"))
+    meta.deliver(webhook, meta.press_button(sender=customer.phone, payload=payloads[3], label="Cancel"))
 
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CANCELLED
-    assert whatsapp.last_template_to(customer.phone)["template"]["name"] == "booking_cancelled_customer"
+    assert meta.last_template_to(customer.phone)["template"]["name"] == "booking_cancelled_customer"
 
 
-def test_with_no_other_time_nearby_the_buttons_ask_for_other_times(api, now, whatsapp, webhook, haircut, settings):
+def test_with_no_other_time_nearby_the_buttons_ask_for_other_times(api, now, meta, webhook, haircut, settings):
     settings.DISRUPTION_SEARCH_DAYS = 0  # only the closed day itself: nothing to offer
     stylist = StaffFactory(salon=haircut.salon, services=[haircut], name="Sara")
     customer = UserFactory(name="Chris", preferred_language="en", preferred_channel="whatsapp")
@@ -105,14 +94,14 @@ def test_with_no_other_time_nearby_the_buttons_ask_for_other_times(api, now, wha
     booking = Booking.objects.get(pk=api.as_user(customer).post("/api/bookings/", body).json()["id"])
     closure = {"salon": haircut.salon_id, "start_date": "2026-03-02", "end_date": "2026-03-02"}
     assert api.as_user(ManagerFactory(salon=haircut.salon)).post("/api/closures/", closure).status_code == 201
-    message, payloads = _notice(whatsapp, customer)
+    message, payloads = _notice(meta, customer)
     variables = [p["text"] for p in message["template"]["components"][0]["parameters"]]
 
     assert variables[3:] == ["the salon is closed", "—", "—", "—"]
     assert [read_reply_token(p).action for p in payloads] == ["other_times"] * 3 + ["cancel"]
-    whatsapp.deliver(webhook, whatsapp.press_button(sender=customer.phone, payload=payloads[1], label="2"))
+    meta.deliver(webhook, meta.press_button(sender=customer.phone, payload=payloads[1], label="2"))
 
-    (answer,) = whatsapp.texts_to(customer.phone)
+    (answer,) = meta.texts_to(customer.phone)
     assert answer.startswith(
         "Free times for your booking at Main Salon: none nearby, please call the salon. Choose one or cancel: "
         "https://api.salon.example/d/"

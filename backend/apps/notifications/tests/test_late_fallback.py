@@ -14,7 +14,6 @@ from apps.accounts.models import User
 from apps.bookings.models import Booking
 from apps.common.tests.factories import BookingFactory, StaffFactory, UserFactory
 from apps.common.tests.fake_twilio import FakeTwilio
-from apps.common.tests.fake_whatsapp import FakeWhatsApp
 from apps.notifications.delivery.sending import notification_deliver
 from apps.notifications.models import Notification, NotificationStatus, Reroute, SkipReason
 from apps.notifications.reminders import reminder_scan
@@ -37,13 +36,9 @@ def twilio(settings):
 
 
 @pytest.fixture
-def meta(settings, twilio):
-    """WhatsApp through Meta's Cloud API, SMS through Twilio."""
-    with FakeWhatsApp() as fake:
-        for key, value in fake.settings().items():
-            setattr(settings, key, value)
-        settings.NOTIFICATION_PROVIDER = "whatsapp_cloud"
-        yield fake
+def meta(meta, twilio):
+    """WhatsApp through Meta's Cloud API (the shared fake), SMS through Twilio."""
+    return meta
 
 
 @pytest.fixture

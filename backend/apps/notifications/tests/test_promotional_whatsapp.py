@@ -7,21 +7,11 @@ from datetime import datetime
 import pytest
 
 from apps.common.tests.factories import RIYADH, BookingFactory, UserFactory
-from apps.common.tests.fake_whatsapp import FakeWhatsApp
 from apps.notifications.consent import consent_record, has_marketing_consent
 from apps.notifications.models import ConsentSource, MarketingConsent, SkipReason
 from apps.notifications.services import send_booking_notification
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def meta(settings):
-    with FakeWhatsApp() as fake:
-        for key, value in fake.settings().items():
-            setattr(settings, key, value)
-        settings.NOTIFICATION_PROVIDER = "whatsapp_cloud"
-        yield fake
 
 
 def _visit(haircut, stylist, customer, hour):

@@ -8,7 +8,6 @@ import pytest
 
 from apps.bookings.models import Booking
 from apps.common.tests.factories import StaffFactory, UserFactory
-from apps.common.tests.fake_whatsapp import FakeWhatsApp
 from apps.notifications.models import InboundMessage, InboundOutcome, Notification
 from apps.notifications.replies import read_reply_token
 from apps.waitlist.models import WaitlistEntry, WaitlistStatus
@@ -16,20 +15,6 @@ from apps.waitlist.models import WaitlistEntry, WaitlistStatus
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TEN = "2026-03-01T10:00:00+03:00"
-
-
-@pytest.fixture
-def whatsapp(settings):
-    with FakeWhatsApp() as fake:
-        for key, value in fake.settings().items():
-            setattr(settings, key, value)
-        settings.NOTIFICATION_PROVIDER = "whatsapp_cloud"
-        yield fake
-
-
-@pytest.fixture
-def webhook(live_server):
-    return f"{live_server.url}/api/webhooks/whatsapp/"
 
 
 @pytest.fixture
@@ -53,29 +38,29 @@ def _cancelled_ten(api, haircut, stylist) -> Booking:
     return booking
 
 
-def _book_it(whatsapp, person):
-    message = whatsapp.last_template_to(person.phone)
-    (payload,) = whatsapp.button_payloads(message)
+def _book_it(meta, person):
+    message = meta.last_template_to(person.phone)
+    (payload,) = meta.button_payloads(message)
     assert read_reply_token(payload).action == "book"
     return message, payload
 
 
-def test_book_it_books_the_first_and_tells_the_others_it_was_taken(api, now, whatsapp, webhook, haircut, stylist):
+def test_book_it_books_the_first_and_tells_the_others_it_was_taken(api, now, meta, webhook, haircut, stylist):
     people = _waiting(api, haircut, ["en", "ar"])
     freed = _cancelled_ten(api, haircut, stylist)
-    first_message, first = _book_it(whatsapp, people[0])
-    _, second = _book_it(whatsapp, people[1])
+    first_message, first = _book_it(meta, people[0])
+    _, second = _book_it(meta, people[1])
     assert first_message["template"]["name"] == "waitlist_offer_customer"
     variables = [p["text"] for p in first_message["template"]["components"][0]["parameters"]]
     assert variables == ["Haircut", "Main Salon", "2026-03-01 10:00", "Sara", "15"]
 
-    whatsapp.deliver(webhook, whatsapp.press_button(sender=people[1].phone, payload=second, label="احجزه"))
-    whatsapp.deliver(webhook, whatsapp.press_button(sender=people[0].phone, payload=first, label="Book it"))
+    meta.deliver(webhook, meta.press_button(sender=people[1].phone, payload=second, label="احجزه"))
+    meta.deliver(webhook, meta.press_button(sender=people[0].phone, payload=first, label="Book it"))
 
     booking = Booking.objects.exclude(pk=freed.pk).get()
     assert booking.customer == people[1] and booking.start == freed.start
-    assert whatsapp.last_template_to(people[1].phone)["template"]["name"] == "booking_created_customer"
-    assert whatsapp.texts_to(people[0].phone) == ["Sorry, that time was just taken. You are still on the waiting list."]
+    assert meta.last_template_to(people[1].phone)["template"]["name"] == "booking_created_customer"
+    assert meta.texts_to(people[0].phone) == ["Sorry, that time was just taken. You are still on the waiting list."]
     assert WaitlistEntry.objects.get(customer=people[0]).status == WaitlistStatus.WAITING
     inbound = {row.user_id: row for row in InboundMessage.objects.all()}
     assert (inbound[people[1].pk].action, inbound[people[1].pk].outcome) == ("book", InboundOutcome.DONE)
@@ -83,27 +68,27 @@ def test_book_it_books_the_first_and_tells_the_others_it_was_taken(api, now, wha
     assert inbound[people[0].pk].outcome == InboundOutcome.REFUSED
 
 
-def test_a_late_tap_is_told_the_offer_expired_in_arabic(api, now, whatsapp, webhook, haircut, stylist):
+def test_a_late_tap_is_told_the_offer_expired_in_arabic(api, now, meta, webhook, haircut, stylist):
     (person,) = _waiting(api, haircut, ["ar"])
     _cancelled_ten(api, haircut, stylist)
-    _, payload = _book_it(whatsapp, person)
+    _, payload = _book_it(meta, person)
     now.shift(timedelta(minutes=16))
 
-    whatsapp.deliver(webhook, whatsapp.press_button(sender=person.phone, payload=payload, label="احجزه"))
+    meta.deliver(webhook, meta.press_button(sender=person.phone, payload=payload, label="احجزه"))
 
     assert Booking.objects.filter(customer=person).count() == 0
-    assert whatsapp.texts_to(person.phone) == ["عذراً، انتهت مهلة هذا العرض. ما زلت على قائمة الانتظار."]
+    assert meta.texts_to(person.phone) == ["عذراً، انتهت مهلة هذا العرض. ما زلت على قائمة الانتظار."]
 
 
-def test_someone_elses_book_it_does_nothing(api, now, whatsapp, webhook, haircut, stylist):
+def test_someone_elses_book_it_does_nothing(api, now, meta, webhook, haircut, stylist):
     (person,) = _waiting(api, haircut, ["en"])
     _cancelled_ten(api, haircut, stylist)
-    _, payload = _book_it(whatsapp, person)
+    _, payload = _book_it(meta, person)
     stranger = UserFactory(preferred_channel="whatsapp")
 
-    whatsapp.deliver(webhook, whatsapp.press_button(sender=stranger.phone, payload=payload, label="Book it"))
+    meta.deliver(webhook, meta.press_button(sender=stranger.phone, payload=payload, label="Book it"))
 
     assert Booking.objects.filter(status="pending").count() == 0
     assert InboundMessage.objects.get().outcome == InboundOutcome.IGNORED
-    assert whatsapp.texts_to(stranger.phone) == []
+    assert meta.texts_to(stranger.phone) == []
     assert Notification.objects.filter(event="reply_answer").count() == 0
