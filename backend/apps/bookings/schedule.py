@@ -19,13 +19,12 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection
-from django.utils.dateparse import parse_datetime, parse_time
 
+from apps.bookings import sql
 from apps.bookings.error_codes import BookingErrorCode as Code
-from apps.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
+from apps.bookings.models import ACTIVE_STATUSES, BookingStatus
 from apps.common.errors import InvalidInput
-from apps.salons.models import MAX_BOOKING_SPAN, SalonClosure, StaffTimeOff, WorkingHours
+from apps.salons.models import MAX_BOOKING_SPAN
 
 INACTIVE_STATUSES = tuple(status for status in BookingStatus if status not in ACTIVE_STATUSES)
 
@@ -213,68 +212,30 @@ def load_staff_days(
     ``reach``: how far past the day's last minute a slot starting that day can
     hold the staff member (the service's duration and buffer)."""
     first, last = day_window(local_date, tz)
-    window_end = last + reach
     days = {staff_id: StaffDay() for staff_id in staff_ids}
-    ops, q = connection.ops, connection.ops.quote_name
-    moment, day = ops.adapt_datetimefield_value, ops.adapt_datefield_value
-    people = ", ".join(["%s"] * len(staff_ids)) or "NULL"
-    # "Not inactive" rather than "active": PostgreSQL cannot then pick the exclusion
-    # constraint's partial GiST index, which narrows by staff member only (with
-    # statistics behind a growing table it did, and walked every active booking of
-    # the staff: 5 ms instead of 0.1). The (staff, start) index takes the day's range.
-    inactive = ", ".join(["%s"] * len(INACTIVE_STATUSES))
-    no_time, no_moment = "CAST(NULL AS time)", "CAST(NULL AS timestamp with time zone)"
-    sql = f"""
-        SELECT 0, staff_id, start_time, end_time, {no_moment}, {no_moment}
-          FROM {q(WorkingHours._meta.db_table)} WHERE staff_id IN ({people}) AND weekday = %s
-        UNION ALL
-        SELECT 1, staff_id, {no_time}, {no_time}, start, busy_until
-          FROM {q(Booking._meta.db_table)}
-         WHERE staff_id IN ({people}) AND status NOT IN ({inactive}) AND start < %s AND start > %s
-           AND busy_until > %s AND id <> %s
-        UNION ALL
-        SELECT 2, staff_id, {no_time}, {no_time}, start, {q("end")}
-          FROM {q(StaffTimeOff._meta.db_table)} WHERE staff_id IN ({people}) AND start < %s AND {q("end")} > %s
-        UNION ALL
-        SELECT 3, NULL, {no_time}, {no_time}, {no_moment}, {no_moment}
-          FROM {q(SalonClosure._meta.db_table)} WHERE salon_id = %s AND start_date <= %s AND end_date >= %s
-    """  # noqa: S608 - table names from our models, every value a parameter
-    params = [
-        *staff_ids, local_date.weekday(),
-        *staff_ids, *INACTIVE_STATUSES, moment(window_end), moment(first - MAX_BOOKING_SPAN), moment(first),
-        exclude_booking_pk or 0,
-        *staff_ids, moment(window_end), moment(first),
-        salon_id, day(local_date), day(local_date),
-    ]  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = sql.staff_day_rows(
+        staff_ids=staff_ids,
+        salon_id=salon_id,
+        local_date=local_date,
+        inactive_statuses=INACTIVE_STATUSES,
+        bookings_from=first - MAX_BOOKING_SPAN,
+        first=first,
+        window_end=last + reach,
+        exclude_booking_pk=exclude_booking_pk,
+    )
     closed = False
-    for kind, staff_id, opens, closes, begins, ends in rows:
-        if kind == 0:
-            days[staff_id].hours.append((_as_time(opens), _as_time(closes)))
-        elif kind == 1:
-            days[staff_id].bookings.append((as_moment(begins), as_moment(ends)))
-        elif kind == 2:
-            days[staff_id].time_off.append((as_moment(begins), as_moment(ends)))
+    for part, staff_id, opens, closes, begins, ends in rows:
+        if part == sql.StaffDayPart.HOURS:
+            days[staff_id].hours.append((opens, closes))
+        elif part == sql.StaffDayPart.BOOKING:
+            days[staff_id].bookings.append((begins, ends))
+        elif part == sql.StaffDayPart.TIME_OFF:
+            days[staff_id].time_off.append((begins, ends))
         else:
             closed = True
     for staff_day in days.values():
         staff_day.closed = closed
     return days
-
-
-def _as_time(value) -> time:
-    # PostgreSQL gives a time; SQLite, which stores text, gives "09:00:00".
-    return value if isinstance(value, time) else parse_time(value)
-
-
-def as_moment(value) -> datetime:
-    """A datetime column read without the ORM, as an aware datetime. PostgreSQL gives
-    one; SQLite gives its stored UTC as text, or as a naive datetime where the
-    column's declared type survives (not through a UNION)."""
-    moment = value if isinstance(value, datetime) else parse_datetime(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def local_to_aware(naive: datetime, tz: ZoneInfo, *, field_name: str = "start") -> datetime:

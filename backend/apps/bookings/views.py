@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.bookings import selectors
-from apps.bookings.filters import BookingFilter
+from apps.bookings.filters import BookingFilter, list_filters
 from apps.bookings.models import Booking
 from apps.bookings.selectors import availability_for_day
 from apps.bookings.serializers import (
@@ -19,6 +19,7 @@ from apps.bookings.serializers import (
     booking_answer,
 )
 from apps.bookings.services import BookingChanges, booking_create, booking_update
+from apps.common.pagination import StartOrderCursorPagination
 
 
 @extend_schema_view(
@@ -34,6 +35,7 @@ class BookingViewSet(viewsets.ModelViewSet):
 
     http_method_names = ["get", "post", "patch", "head", "options"]
     filterset_class = BookingFilter
+    pagination_class = StartOrderCursorPagination
 
     def initial(self, request, *args, **kwargs):
         # DELETE/PUT are 405 for everyone, signed in or not: answer before authentication.
@@ -50,8 +52,15 @@ class BookingViewSet(viewsets.ModelViewSet):
         # A page of plain rows rendered by the one answer function: the same body as
         # BookingSerializer's (a test compares them) without a model instance per
         # booking, salon, service and person.
-        page = self.paginate_queryset(selectors.BookingRows(self.filter_queryset(self.get_queryset())))
-        return self.get_paginated_response([booking_answer(row) for row in page])
+        filters = list_filters(request.query_params)
+
+        def read(position, backwards, limit):
+            return selectors.booking_page(
+                user=request.user, filters=filters, position=position, backwards=backwards, limit=limit
+            )
+
+        page = self.paginator.paginate_rows(request, read)
+        return self.paginator.get_paginated_response([booking_answer(row) for row in page])
 
     def get_serializer_class(self):
         if self.action == "create":

@@ -9,6 +9,7 @@ class CommonErrorCode(StrEnum):
     PARSE_ERROR = "parse_error"
     INVALID_PHONE = "invalid_phone"
     OUT_OF_RANGE = "out_of_range"
+    INVALID_CURSOR = "invalid_cursor"
     REQUEST_TOO_LARGE = "request_too_large"
     NOT_AUTHENTICATED = "not_authenticated"
     AUTHENTICATION_FAILED = "authentication_failed"

@@ -19,6 +19,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common import sql
 from apps.common.dependencies import broker_connection, retry_after_header
 
 logger = logging.getLogger("salon.health")
@@ -26,8 +27,7 @@ OK, FAILED = "ok", "failed"
 
 
 def _database() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    sql.select_one()
 
 
 def _migrations() -> None:

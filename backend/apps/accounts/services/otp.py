@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from apps.accounts import sql
 from apps.accounts.error_codes import AccountErrorCode
 from apps.accounts.models import Language, LoginCodeBudget, OneTimeCode, Role, User
 from apps.common.channels import Channel, MessageClass
@@ -130,9 +131,7 @@ def _issue_code(phone: str, now) -> str:
     cooldown or beyond the global budget. Requests for one phone are serialised in
     the database (PostgreSQL: an advisory lock; SQLite: its write lock, taken at
     BEGIN), so parallel requests on any number of processes issue one code."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"otp:{phone}"])
+    sql.lock_phone_for_login_codes(phone)
     cooldown = settings.OTP_RESEND_COOLDOWN_SECONDS
     if OneTimeCode.objects.filter(phone=phone, created_at__gt=now - timedelta(seconds=cooldown)).exists():
         LOGIN_CODES.labels("cooldown").inc()

@@ -1,14 +1,16 @@
-"""GET /api/bookings/: the page read by a written-out statement is exactly the
-ORM's, for every role and filter (selectors.BookingRows)."""
+"""GET /api/bookings/: the pages read by the written-out statement (bookings/sql.py),
+walked by cursor to the end and back, are exactly the ORM's list, for every role
+and filter."""
 
-from datetime import timedelta
+import base64
+from datetime import datetime, timedelta
 
 import pytest
 from django.http import QueryDict
 
 from apps.bookings.filters import BookingFilter
 from apps.bookings.models import Booking, BookingStatus
-from apps.bookings.selectors import BookingRows, booking_list
+from apps.bookings.selectors import booking_list
 from apps.bookings.serializers import BookingSerializer
 from apps.common.tests.factories import (
     RIYADH,
@@ -54,58 +56,144 @@ def two_salons(now):
 
 
 def _start(n):
-    from datetime import datetime
-
     # Half-hour steps from 2026-03-01 09:00 Riyadh, on several days.
     return datetime(2026, 3, 1 + n % 5, 9, 0, tzinfo=RIYADH) + timedelta(minutes=30 * (n // 5))
 
 
 QUERIES = [
     {},
-    {"page": "2"},
-    {"page_size": "7", "page": "3"},
+    {"page_size": "7"},
     {"status": "confirmed"},
-    {"status": ["pending", "cancelled"]},
+    {"status": ["pending", "cancelled"], "page_size": "4"},
     {"start_from": "2026-03-02T00:00:00+03:00", "start_to": "2026-03-04T12:00:00+03:00"},
     {"start_from": "2026-03-03T10:00:00Z", "status": "pending", "page_size": "3"},
+    {"staff": "STAFF", "page_size": "5"},
     {"status": "completed", "start_to": "2026-03-01T00:00:00+03:00"},  # nothing
 ]
+WHO = ["root", "manager", "staff", "customer", "other_customer"]
 
 
-@pytest.mark.parametrize("who", ["root", "manager", "staff", "customer", "other_customer"])
-@pytest.mark.parametrize("query", QUERIES, ids=[str(q) for q in QUERIES])
-def test_a_list_page_is_the_orms_page(api, two_salons, who, query):
-    user = {
+def _reader(two_salons, who):
+    return {
         "root": two_salons["root"],
         "manager": two_salons["manager"],
         "staff": two_salons["a"]["staff"][1],
         "customer": two_salons["a"]["customers"][0],
         "other_customer": two_salons["b"]["customers"][2],
     }[who]
+
+
+def _params(query, two_salons) -> QueryDict:
     params = QueryDict(mutable=True)
     for name, value in query.items():
+        value = str(two_salons["a"]["staff"][1].pk) if value == "STAFF" else value
         params.setlist(name, value if isinstance(value, list) else [value])
+    return params
 
-    response = api.as_user(user).get(f"/api/bookings/?{params.urlencode()}")
 
-    filtered = BookingFilter(params, queryset=booking_list(user=user)).qs
-    size, page = int(query.get("page_size", 20)), int(query.get("page", 1))
-    expected = [BookingSerializer(b).data for b in filtered[(page - 1) * size : page * size]]
+def _walk(client, url, link="next"):
+    """Every page from ``url`` on, following ``link``: (pages, answers)."""
+    pages = []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.content
+        pages.append(response.json())
+        url = pages[-1][link]
+        assert len(pages) < 100
+    return pages
+
+
+@pytest.mark.parametrize("who", WHO)
+@pytest.mark.parametrize("query", QUERIES, ids=[str(q) for q in QUERIES])
+def test_the_list_walked_by_cursor_is_the_orms_list(api, two_salons, who, query):
+    user = _reader(two_salons, who)
+    params = _params(query, two_salons)
+    client = api.as_user(user)
+
+    pages = _walk(client, f"/api/bookings/?{params.urlencode()}")
+
+    filtered = BookingFilter(params, queryset=booking_list(user=user)).qs.order_by("start", "id")
+    expected = [BookingSerializer(b).data for b in filtered]
     assert expected or query  # every role sees some bookings unfiltered
-    if page > 1 and not expected:
-        assert response.status_code == 404
-        return
-    assert response.json()["count"] == filtered.count()
-    assert response.json()["results"] == expected
-    # The page above was read by the written-out statement, not the ORM.
-    assert BookingRows(filtered)._where() is not None
+    size = int(query.get("page_size", 20))
+    assert [len(page["results"]) for page in pages[:-1]] == [size] * (len(pages) - 1)
+    assert [row for page in pages for row in page["results"]] == expected  # every booking once, in order
+    assert "count" not in pages[0] and pages[0]["previous"] is None and pages[-1]["next"] is None
+    # And back from the last page by the previous links: the same pages, reversed.
+    back = _walk(client, pages[-1]["previous"], link="previous") if pages[-1]["previous"] else []
+    assert [page["results"] for page in reversed(back)] == [page["results"] for page in pages[:-1]]
 
 
-def test_a_page_past_the_end_is_a_404_and_an_unknown_status_a_400(api, two_salons):
+def test_bookings_at_the_same_instant_are_each_listed_once_across_pages(api, now):
+    service = ServiceFactory()
+    staff = [StaffFactory(salon=service.salon, services=[service]) for _ in range(7)]
+    manager = ManagerFactory(salon=service.salon)
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=RIYADH)
+    made = [BookingFactory(service=service, staff=member, start=start).pk for member in staff]
+
+    pages = _walk(api.as_user(manager), "/api/bookings/?page_size=2")
+
+    assert [row["id"] for page in pages for row in page["results"]] == sorted(made)
+    assert len(pages) == 4
+
+
+def test_a_booking_added_before_the_cursor_does_not_shift_the_next_page(api, two_salons):
+    customer = two_salons["a"]["customers"][0]
+    client = api.as_user(customer)
+    first = client.get("/api/bookings/?page_size=5").json()
+    booking = Booking.objects.get(pk=first["results"][0]["id"])
+    BookingFactory(service=booking.service, staff=booking.staff, customer=customer, start=_start(0) - timedelta(days=1))
+
+    second = client.get(first["next"]).json()
+
+    expected = BookingFilter(QueryDict(), queryset=booking_list(user=customer)).qs.order_by("start", "id")
+    assert [row["id"] for row in second["results"]] == [b.pk for b in expected[6:11]]
+
+
+def _encoded(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+NOT_OURS = [
+    "nonsense",
+    "%%%",
+    _encoded("p=2026"),  # no id
+    _encoded("p=notadate~1"),
+    _encoded("x=1"),  # unknown field
+    _encoded("p=2026-03-01T06:00:00~1"),  # no offset
+    _encoded("p=2026-03-01T06:00:00+00:00~0"),  # ids start at 1
+    _encoded("p=2026-03-01T06:00:00+00:00~99999999999999999999"),  # past BIGINT
+    _encoded("p=0001-01-01T00:00:00+05:00~1"),  # before year 1 in UTC
+    _encoded("r=1&r=1"),
+]
+
+
+@pytest.mark.parametrize("cursor", NOT_OURS)
+def test_a_cursor_that_is_not_ours_is_a_400(api, two_salons, cursor):
+    response = api.as_user(two_salons["root"]).get(f"/api/bookings/?cursor={cursor}")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_cursor" and "cursor" in response.json()["fields"]
+
+
+def test_a_page_number_and_an_unknown_status_are_400s(api, two_salons):
     customer = two_salons["a"]["customers"][0]
 
-    past = api.as_user(customer).get("/api/bookings/?page=9")
+    numbered = api.as_user(customer).get("/api/bookings/?page=2")
     unknown = api.as_user(customer).get("/api/bookings/?status=lost")
 
-    assert past.status_code == 404 and past.json()["code"] == "not_found"
+    assert numbered.status_code == 400 and numbered.json()["code"] == "invalid_cursor"
     assert unknown.status_code == 400 and "status" in unknown.json()["fields"]
+
+
+def test_a_page_emptied_since_its_cursor_links_back_to_the_last_page(api, two_salons):
+    client = api.as_user(two_salons["a"]["customers"][0])
+    pages = _walk(client, "/api/bookings/?page_size=1&status=pending")
+    last, before_last = pages[-1]["results"][0], pages[-2]["results"][0]
+    Booking.objects.filter(pk=last["id"]).update(status=BookingStatus.CANCELLED)
+
+    emptied = client.get(pages[-2]["next"]).json()
+    back = client.get(emptied["previous"]).json()
+
+    assert emptied["results"] == [] and emptied["next"] is None
+    assert [row["id"] for row in back["results"]] == [before_last["id"]] and back["next"] is None
