@@ -197,3 +197,13 @@ def test_a_page_emptied_since_its_cursor_links_back_to_the_last_page(api, two_sa
 
     assert emptied["results"] == [] and emptied["next"] is None
     assert [row["id"] for row in back["results"]] == [before_last["id"]] and back["next"] is None
+
+
+def test_the_schema_names_the_cursor_and_no_count(api):
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+
+    listing = schema["paths"]["/api/bookings/"]["get"]
+    page = listing["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    names = {p["name"] for p in listing["parameters"]}
+    assert names == {"cursor", "page_size", "staff", "start_from", "start_to", "status"}
+    assert set(schema["components"]["schemas"][page]["properties"]) == {"next", "previous", "results"}

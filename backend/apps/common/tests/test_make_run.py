@@ -124,7 +124,7 @@ def test_make_run_on_a_fresh_clone(fresh_clone, tmp_path):
             )
             assert walk.returncode == 0, walk.stderr
             assert "booked #1 at " in walk.stdout, walk.stdout + walk.stderr
-            for line in ("my bookings: 1", "staff: confirmed", "customer: cancelled"):
+            for line in ("my bookings: #1", "staff: confirmed", "customer: cancelled"):
                 assert line in walk.stdout, walk.stdout + walk.stderr
 
             # 2. Each of the walk's six messages failed once (503) and was sent on the retry.
