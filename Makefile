@@ -78,6 +78,7 @@ demo: migrate
 bench: install
 	@command -v wrk >/dev/null || apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk)
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/sql_vs_orm.py
 	$(BIN)/python bench/worker.py
 	$(BIN)/python bench/reminders.py
 	$(BIN)/python bench/ratelimit.py
