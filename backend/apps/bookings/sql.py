@@ -17,6 +17,7 @@ from django.db import connection
 from django.utils.dateparse import parse_datetime, parse_time
 
 from apps.accounts.models import Role, User
+from apps.bookings import answer
 from apps.bookings.models import Booking, BookingStatus
 from apps.common.pagination import Position
 from apps.salons.models import Salon, SalonClosure, Service, StaffTimeOff, WorkingHours
@@ -162,15 +163,9 @@ def service_with_performers(*, salon_id: int, service_id: int, staff_id: int | N
 
 # --- a page of the booking list ---
 
-# What a booking answer shows (serializers.booking_answer), as "field" or
-# "relation__field": adding a field to the answer is a change here (and in
-# booking_answer and BookingSerializer, which a test holds equal).
-ANSWER_COLUMNS = (
-    "id", "salon_id", "salon__name", "salon__name_ar", "salon__time_zone",
-    "service_id", "service__name", "service__name_ar", "customer_id", "customer__name", "staff_id", "staff__name",
-    "start", "end", "status", "note", "customer_confirmed_at", "cancellation_reason", "created_at", "updated_at",
-)  # fmt: skip
-_MOMENTS = frozenset({"start", "end", "customer_confirmed_at", "created_at", "updated_at"})
+# What a booking answer reads (answer.COLUMNS: one declaration).
+ANSWER_COLUMNS = answer.COLUMNS
+_MOMENTS = frozenset(field.column for field in answer.FIELDS if field.shown is not answer.Shown.AS_IS)
 ANSWER_KINDS = tuple(Kind.MOMENT if name in _MOMENTS else Kind.VALUE for name in ANSWER_COLUMNS)
 _RELATED = {"salon": Salon, "service": Service, "customer": User, "staff": User}
 

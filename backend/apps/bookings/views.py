@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.bookings import selectors
+from apps.bookings.answer import booking_answer
 from apps.bookings.filters import BookingFilter, list_filters
 from apps.bookings.models import Booking
 from apps.bookings.selectors import availability_for_day
@@ -16,7 +17,6 @@ from apps.bookings.serializers import (
     BookingCreateSerializer,
     BookingSerializer,
     BookingUpdateSerializer,
-    booking_answer,
 )
 from apps.bookings.services import BookingChanges, booking_create, booking_update
 from apps.common.pagination import StartOrderCursorPagination

@@ -207,3 +207,15 @@ def test_the_schema_names_the_cursor_and_no_count(api):
     names = {p["name"] for p in listing["parameters"]}
     assert names == {"cursor", "page_size", "staff", "start_from", "start_to", "status"}
     assert set(schema["components"]["schemas"][page]["properties"]) == {"next", "previous", "results"}
+
+
+def test_the_answer_the_schema_and_the_lists_statement_come_from_one_declaration(api, two_salons):
+    from apps.bookings.answer import COLUMNS, FIELDS
+    from apps.bookings.sql import ANSWER_COLUMNS
+
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    listed = api.as_user(two_salons["root"]).get("/api/bookings/?page_size=1").json()["results"][0]
+
+    assert list(schema["components"]["schemas"]["Booking"]["properties"]) == [field.name for field in FIELDS]
+    assert list(listed) == [field.name for field in FIELDS]
+    assert ANSWER_COLUMNS == COLUMNS
