@@ -47,6 +47,8 @@ FIELDS = (
 )
 TIME_ZONE_COLUMN = "salon__time_zone"  # read for SALON_TIME, not shown
 COLUMNS = (*(field.column for field in FIELDS), TIME_ZONE_COLUMN)
+_SALON_TIMES = tuple(field.name for field in FIELDS if field.shown is Shown.SALON_TIME)
+_UTC_TIMES = tuple(field.name for field in FIELDS if field.shown is Shown.UTC_TIME)
 
 
 def booking_answer(row: Mapping) -> dict:
@@ -55,15 +57,15 @@ def booking_answer(row: Mapping) -> dict:
     model instance per booking, salon, service and person: every list and answer
     goes through here, and that walk was most of their cost."""
     tz = ZoneInfo(row[TIME_ZONE_COLUMN])
-    answer = {}
-    for name, column, shown in FIELDS:
-        value = row[column]
-        if value is not None and shown is Shown.SALON_TIME:
-            value = value.astimezone(tz).isoformat()
-        elif value is not None and shown is Shown.UTC_TIME:
-            text = (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
-            value = text[:-6] + "Z" if text.endswith("+00:00") else text
-        answer[name] = value
+    answer = {name: row[column] for name, column, _ in FIELDS}
+    for name in _SALON_TIMES:
+        if answer[name] is not None:
+            answer[name] = answer[name].astimezone(tz).isoformat()
+    for name in _UTC_TIMES:
+        if answer[name] is not None:
+            moment = answer[name]
+            text = (moment if moment.tzinfo is UTC else moment.astimezone(UTC)).isoformat()
+            answer[name] = text[:-6] + "Z" if text.endswith("+00:00") else text
     return answer
 
 
