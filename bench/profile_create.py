@@ -1,0 +1,370 @@
+"""Where a booking create's time goes, in-process (issue #23): no HTTP server, no wrk.
+
+Each request goes through Django's own WSGI handler, as gunicorn calls it (request
+started and finished signals, so the connection's health check runs; every
+middleware; DRF; the service; the answer), against PostgreSQL, with a real broker
+(Redis, a queue of its own). The publish normally runs on the relay thread after
+commit; here the relay runs it inline so that its cost is counted (on two cores
+under load it competes for the same CPU, and in a sync gunicorn worker for the
+same interpreter lock).
+
+Modes:
+- ``plain``: ms per create, nothing instrumented (the before/after number).
+- ``phases``: the time split by phase, each instant counted once (in the innermost
+  phase running), SQL timed at the driver call and named by statement.
+- ``cprofile`` / ``pyinstrument``: a profile of the same requests, written to
+  bench/results/profile_create.<target>.{pstats,txt,html} (not committed).
+
+``--target floor`` runs the same against the floor (bench/floor: a bare DRF
+create, no authentication, no middleware), in a process of its own.
+
+Run: ``.venv/bin/python bench/profile_create.py`` (salon then floor, plain and phases,
+2,000 creates each after 200 of warm-up). Database: BENCH_DATABASE_URL, by default
+postgres://postgres@127.0.0.1:5432/salon_create (recreated; the floor's gets ``_floor``).
+"""
+
+import argparse
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/salon_create")
+HERE = Path(__file__).resolve().parent
+FLOOR_DIR = HERE / "floor"
+
+
+# --- the request, as gunicorn hands it to Django -----------------------------------------
+def wsgi_caller(handler):
+    def call(path: str, body: bytes, token: str | None = None) -> tuple[str, bytes]:
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "SCRIPT_NAME": "",
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "127.0.0.1",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        if token:
+            environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        status = []
+        result = handler(environ, lambda s, headers, exc_info=None: status.append(s))
+        try:
+            answer = b"".join(result)
+        finally:
+            result.close()  # request_finished: close_old_connections, as gunicorn does
+        return status[0], answer
+
+    return call
+
+
+# --- phases: each instant counted in the innermost phase running ----------------------------
+class Phases:
+    """Wall time and this thread's CPU time per phase. Wall minus CPU is waiting:
+    for PostgreSQL, Redis, or (on a busy machine) for a core."""
+
+    def __init__(self):
+        self.wall: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)
+        self.stack: list[str] = []
+        self.mark = (0.0, 0.0)
+
+    def _account(self) -> None:
+        now = (time.perf_counter(), time.thread_time())
+        if self.stack:
+            self.wall[self.stack[-1]] += now[0] - self.mark[0]
+            self.cpu[self.stack[-1]] += now[1] - self.mark[1]
+        self.mark = now
+
+    def enter(self, name: str) -> None:
+        self._account()
+        self.stack.append(name)
+
+    def leave(self) -> None:
+        self._account()
+        self.stack.pop()
+
+    def wrap(self, owner, attribute: str, name: str) -> None:
+        original = getattr(owner, attribute)
+        phases = self
+
+        def timed(*args, **kwargs):
+            phases.enter(name)
+            try:
+                return original(*args, **kwargs)
+            finally:
+                phases.leave()
+
+        timed.__wrapped__ = original
+        setattr(owner, attribute, timed)
+
+    def sql_wrapper(self, classify):
+        def wrapper(execute, sql, params, many, context):
+            self.enter(f"SQL: {classify(sql)}")
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                self.leave()
+
+        return wrapper
+
+
+def classify_salon_sql(sql: str) -> str:
+    text = " ".join(sql.split()).upper()
+    if text.startswith("SELECT 1"):
+        return "health check (SELECT 1)"
+    if "UNION ALL" in text:
+        return "staff day (UNION)"
+    if "FOR UPDATE" in text:
+        return "BEGIN + lock: performer, service, salon, settings"
+    if 'FROM "ACCOUNTS_USER" WHERE' in text:
+        return "user read (token)"
+    if text.startswith('INSERT INTO "BOOKINGS_BOOKING"'):
+        return "INSERT booking"
+    if text.startswith('INSERT INTO "NOTIFICATIONS_NOTIFICATION"'):
+        return "INSERT 2 notifications"
+    return "other: " + text[:60]
+
+
+def classify_floor_sql(sql: str) -> str:
+    return "INSERT item (autocommit)" if sql.lstrip().upper().startswith("INSERT") else "other: " + sql[:60]
+
+
+def instrument_salon(phases: Phases) -> None:
+    from django.db import connections
+    from rest_framework.renderers import JSONRenderer
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+    from apps.accounts.authentication import UserReadingJWTAuthentication
+    from apps.bookings import services, views
+    from apps.bookings.models import Booking
+    from apps.bookings.serializers import BookingCreateSerializer, BookingSerializer
+    from apps.common.metrics import MiddlewareTimer
+    from apps.notifications.delivery import publishing
+
+    wrapper_class = type(connections["default"])
+    phases.wrap(wrapper_class, "is_usable", "health check (Python)")
+    phases.wrap(UserReadingJWTAuthentication, "get_validated_token", "JWT decode and verify")
+    phases.wrap(UserReadingJWTAuthentication, "get_user", "user read (Python)")
+    phases.wrap(Request, "_parse", "body parse (JSON)")
+    phases.wrap(BookingCreateSerializer, "is_valid", "serializer validation")
+    phases.wrap(APIView, "check_permissions", "permissions")
+    phases.wrap(APIView, "check_throttles", "throttles")
+    phases.wrap(views, "booking_create", "service: lock query built, rules, rows (Python)")
+    phases.wrap(services, "load_staff_days", "staff day (Python)")
+    phases.wrap(services, "slot_problem", "slot rule")
+    phases.wrap(services, "booking_reminders_replan", "reminder plan")
+    phases.wrap(Booking, "save", "booking INSERT (Python)")
+    phases.wrap(services, "notify_booking_lifecycle", "notification rows (Python)")
+    phases.wrap(wrapper_class, "commit", "COMMIT")
+    phases.wrap(publishing, "publish_many_now_rollback_unsafe", "publish (apply_async)")
+    phases.wrap(BookingSerializer, "to_representation", "answer (dict)")
+    phases.wrap(JSONRenderer, "render", "answer (JSON)")
+    phases.wrap(MiddlewareTimer, "__call__", "middleware, DRF, Django (the rest)")
+
+
+def instrument_floor(phases: Phases) -> None:
+    from floorapp.models import Item
+    from floorapp.views import ItemSerializer
+    from rest_framework.renderers import JSONRenderer
+    from rest_framework.request import Request
+    from rest_framework.serializers import Serializer
+
+    phases.wrap(Request, "_parse", "body parse (JSON)")
+    phases.wrap(Serializer, "is_valid", "serializer validation")
+    phases.wrap(Item, "save", "INSERT (Python)")
+    phases.wrap(ItemSerializer, "to_representation", "answer (dict)")
+    phases.wrap(JSONRenderer, "render", "answer (JSON)")
+
+
+def inline_relay() -> None:
+    """The relay publishes on the request's thread (see the module's docstring)."""
+    from apps.notifications.delivery import publishing
+
+    publishing.RELAY.submit = lambda function, *args: function(*args)
+
+
+# --- the two targets --------------------------------------------------------------------------
+def salon_requests(count: int):
+    """Set the salon up (a fresh database, the benchmark's seed) and return a caller and
+    ``count`` distinct create bodies with their tokens."""
+    os.environ.update(
+        {
+            "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14"),
+            "CELERY_QUEUE": f"bench-profile-{uuid.uuid4().hex[:8]}",
+            "NOTIFICATION_PROVIDER": "console",
+            "BOOKING_HORIZON_DAYS": "730",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    sys.path.insert(0, str(HERE))
+    from api import Slots, seed
+    from common import fresh_django
+
+    fresh_django()
+    data = seed()  # bench/api.py's history() is left out: only other salons' rows
+    from django.core.handlers.wsgi import WSGIHandler
+
+    lines = Slots(data).take(count)
+    requests = [(line.split("\t", 1)[1].encode(), line.split("\t", 1)[0]) for line in lines]
+    return wsgi_caller(WSGIHandler()), "/api/bookings/", requests
+
+
+def floor_requests(count: int):
+    sys.path.insert(0, str(FLOOR_DIR))
+    sys.path.insert(0, str(HERE))
+    from common import BENCH_DATABASE_URL, recreate_database
+
+    url = BENCH_DATABASE_URL + "_floor"
+    recreate_database(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "floor_settings"
+    import django
+
+    django.setup()
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    requests = [(json.dumps({"name": f"item {i}"}).encode(), None) for i in range(count)]
+    return wsgi_caller(WSGIHandler()), "/items/", requests
+
+
+def run(target: str, mode: str, count: int, warm_up: int) -> dict:
+    call, path, requests = (salon_requests if target == "salon" else floor_requests)(count + warm_up)
+    if target == "salon":
+        inline_relay()
+    for body, token in requests[:warm_up]:
+        status, answer = call(path, body, token)
+        assert status.startswith("201"), (status, answer[:300])
+    measured = requests[warm_up:]
+    result = {"target": target, "mode": mode, "requests": len(measured)}
+    phases = Phases()
+    if mode == "phases":
+        from django.db import connection
+
+        (instrument_salon if target == "salon" else instrument_floor)(phases)
+        phases.wrap(sys.modules[__name__], "_one", "WSGI handler outside the middleware (signals, request, response)")
+        wrapper = phases.sql_wrapper(classify_salon_sql if target == "salon" else classify_floor_sql)
+        connection.execute_wrappers.append(wrapper)  # for every connection this thread opens
+    profiler = None
+    if mode == "cprofile":
+        import cProfile
+
+        profiler = cProfile.Profile()
+    elif mode == "pyinstrument":
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0002)
+    times = []
+    cpu_started = time.process_time()
+    if profiler:
+        profiler.enable() if mode == "cprofile" else profiler.start()
+    started = time.perf_counter()
+    for body, token in measured:
+        before = time.perf_counter()
+        status, answer = sys.modules[__name__]._one(call, path, body, token)
+        times.append(time.perf_counter() - before)
+        assert status.startswith("201"), (status, answer[:300])
+    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
+    if profiler:
+        out = HERE / "results"
+        out.mkdir(exist_ok=True)
+        if mode == "cprofile":
+            import pstats
+
+            profiler.disable()
+            profiler.dump_stats(out / f"profile_create.{target}.pstats")
+            text = io.StringIO()
+            stats = pstats.Stats(profiler, stream=text).sort_stats("cumulative")
+            stats.print_stats(60)
+            stats.sort_stats("tottime").print_stats(40)
+            (out / f"profile_create.{target}.txt").write_text(text.getvalue())
+        else:
+            profiler.stop()
+            (out / f"profile_create.{target}.html").write_text(profiler.output_html())
+            (out / f"profile_create.{target}.pyinstrument.txt").write_text(profiler.output_text(unicode=True))
+    result["mean_ms"] = round(elapsed / len(measured) * 1000, 3)
+    result["p50_ms"] = round(statistics.median(times) * 1000, 3)
+    result["cpu_ms"] = round(cpu / len(measured) * 1000, 3)
+    if mode == "phases":
+        result["phases_ms"] = {
+            name: [round(wall / len(measured) * 1000, 3), round(phases.cpu[name] / len(measured) * 1000, 3)]
+            for name, wall in sorted(phases.wall.items(), key=lambda item: -item[1])
+        }
+    if target == "salon":
+        cleanup_queue()
+    return result
+
+
+def _one(call, path, body, token):
+    return call(path, body, token)
+
+
+def cleanup_queue() -> None:
+    import redis
+    from django.conf import settings
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
+def print_table(result: dict) -> None:
+    print(f"\n{result['target']} ({result['mode']}, {result['requests']} creates): mean {result['mean_ms']:.2f} ms, "
+          f"p50 {result['p50_ms']:.2f} ms, CPU {result['cpu_ms']:.2f} ms per create")  # fmt: skip
+    if "phases_ms" in result:
+        print("  wall ms   CPU ms  share of wall  phase")
+    for name, (wall, cpu) in result.get("phases_ms", {}).items():
+        print(f"  {wall:7.3f}  {cpu:7.3f}  {wall / result['mean_ms']:6.1%}  {name}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--target", choices=["salon", "floor", "both"], default="both")
+    parser.add_argument("--mode", choices=["plain", "phases", "cprofile", "pyinstrument", "table"], default="table",
+                        help="table: plain then phases, each in its own process")  # fmt: skip
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--warm-up", type=int, default=200)
+    args = parser.parse_args()
+    targets = ["salon", "floor"] if args.target == "both" else [args.target]
+    modes = ["plain", "phases"] if args.mode == "table" else [args.mode]
+    if len(targets) * len(modes) > 1:  # one process per run: each target needs its own settings
+        results = []
+        for target in targets:
+            for mode in modes:
+                done = subprocess.run(
+                    [sys.executable, __file__, "--target", target, "--mode", mode, "--requests", str(args.requests),
+                     "--warm-up", str(args.warm_up)],
+                    capture_output=True, text=True, check=True,
+                )  # fmt: skip
+                results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        for result in results:
+            print_table(result)
+        return
+    result = run(targets[0], modes[0], args.requests, args.warm_up)
+    print_table(result)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
