@@ -42,9 +42,11 @@ FLOOR_DIR = HERE / "floor"
 
 # --- the request, as gunicorn hands it to Django -----------------------------------------
 def wsgi_caller(handler):
-    def call(path: str, body: bytes, token: str | None = None) -> tuple[str, bytes]:
+    def call(path: str, body: bytes | None, token: str | None = None) -> tuple[str, bytes]:
+        method = "GET" if body is None else "POST"
+        body = body or b""
         environ = {
-            "REQUEST_METHOD": "POST",
+            "REQUEST_METHOD": method,
             "SCRIPT_NAME": "",
             "PATH_INFO": path,
             "QUERY_STRING": "",
@@ -322,6 +324,69 @@ def _one(call, path, body, token):
     return call(path, body, token)
 
 
+# --- A/B: two ways of doing one thing, alternated in blocks in one process -------------------
+def user_read_by_orm():
+    """simplejwt's own read: ``User.objects.get(pk=...)`` (None where it raises)."""
+    from apps.accounts import authentication
+    from apps.accounts.models import User
+
+    def by_orm(user_id):
+        try:
+            return User.objects.get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+
+    original = authentication.user_by_id
+    authentication.user_by_id = by_orm
+    return lambda: setattr(authentication, "user_by_id", original)
+
+
+VARIANTS = {"user-read-orm": user_read_by_orm}
+
+
+def run_ab(variant: str, count: int, warm_up: int, blocks: int = 10) -> dict:
+    """The current code (A) and ``variant`` (B) alternated in ``blocks`` blocks each, on
+    the create and on a customer's list (GET /api/bookings/, the same tokens): the
+    median of the blocks' CPU and wall ms per request, so that a machine whose speed
+    drifts moves both alike."""
+    call, path, requests = salon_requests(count + warm_up)
+    inline_relay()
+    for body, token in requests[:warm_up]:
+        assert call(path, body, token)[0].startswith("201")
+    creates = iter(requests[warm_up:])
+    tokens = [token for _body, token in requests]
+    per_block = count // (2 * blocks)
+    samples = {(kind, side): {"wall": [], "cpu": []} for kind in ("create", "list") for side in "AB"}
+
+    def block(kind: str, side: str) -> None:
+        undo = VARIANTS[variant]() if side == "B" else None
+        try:
+            wall, cpu = time.perf_counter(), time.process_time()
+            for i in range(per_block):
+                if kind == "create":
+                    body, token = next(creates)
+                    status, answer = call(path, body, token)
+                    assert status.startswith("201"), (status, answer[:300])
+                else:
+                    status, answer = call(path, None, tokens[i % len(tokens)])
+                    assert status.startswith("200"), (status, answer[:300])
+            samples[(kind, side)]["wall"].append((time.perf_counter() - wall) / per_block * 1000)
+            samples[(kind, side)]["cpu"].append((time.process_time() - cpu) / per_block * 1000)
+        finally:
+            if undo:
+                undo()
+
+    for i in range(blocks):
+        for kind in ("create", "list"):
+            for side in "AB" if i % 2 == 0 else "BA":
+                block(kind, side)
+    cleanup_queue()
+    result = {"variant": variant, "blocks": blocks, "requests_per_block": per_block}
+    for (kind, side), values in samples.items():
+        result[f"{kind} {side}"] = {key: round(statistics.median(v), 3) for key, v in values.items()}
+    return result
+
+
 def cleanup_queue() -> None:
     import redis
     from django.conf import settings
@@ -345,7 +410,11 @@ def main() -> None:
                         help="table: plain then phases, each in its own process")  # fmt: skip
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--warm-up", type=int, default=200)
+    parser.add_argument("--ab", choices=sorted(VARIANTS), help="compare the code with this variant (salon only)")
     args = parser.parse_args()
+    if args.ab:
+        print(json.dumps(run_ab(args.ab, args.requests, args.warm_up), indent=1))
+        return
     targets = ["salon", "floor"] if args.target == "both" else [args.target]
     modes = ["plain", "phases"] if args.mode == "table" else [args.mode]
     if len(targets) * len(modes) > 1:  # one process per run: each target needs its own settings
