@@ -341,7 +341,24 @@ def user_read_by_orm():
     return lambda: setattr(authentication, "user_by_id", original)
 
 
-VARIANTS = {"user-read-orm": user_read_by_orm}
+def lock_by_first():
+    """The lock query as it was: ``.first()`` (an ORDER BY compiled) instead of ``[:1]``."""
+    from django.db.models.query import QuerySet
+
+    from apps.bookings.services import Performer
+
+    sliced = QuerySet.__getitem__
+
+    def getitem(queryset, k):
+        if queryset.model is Performer and k == slice(None, 1, None) and not queryset.ordered:
+            return sliced(queryset.order_by("pk"), k)  # what .first() does
+        return sliced(queryset, k)
+
+    QuerySet.__getitem__ = getitem
+    return lambda: setattr(QuerySet, "__getitem__", sliced)
+
+
+VARIANTS = {"user-read-orm": user_read_by_orm, "lock-first": lock_by_first}
 
 
 def run_ab(variant: str, count: int, warm_up: int, blocks: int = 10) -> dict:
