@@ -358,7 +358,148 @@ def lock_by_first():
     return lambda: setattr(QuerySet, "__getitem__", sliced)
 
 
-VARIANTS = {"user-read-orm": user_read_by_orm, "lock-first": lock_by_first}
+class _LockByHand:
+    """An experiment for the bookings app's SQL module, not a proposal of code: the
+    create's lock query sent as a statement written once (the ORM's own SQL,
+    captured once), its five instances built by ``Model.from_db``. Only what
+    ``booking_create`` calls is here (select_related, select_for_update, filter, [:1])."""
+
+    def __init__(self, performer, statement, params, service_id, staff_id):
+        from apps.accounts.models import User
+        from apps.notifications.models import SalonNotificationSettings
+        from apps.salons.models import Salon, Service
+
+        self.objects = self
+        self.statement = statement
+        self.template = list(params)
+        # Q sorts a filter's keywords: service_id comes before user_id (the only integers).
+        self.service_at, self.staff_at = [i for i, value in enumerate(params) if type(value) is int]
+        assert (params[self.service_at], params[self.staff_at]) == (service_id, staff_id)
+        spans, start = [], 0
+        for model in (performer, Service, Salon, SalonNotificationSettings, User):
+            names = [field.attname for field in model._meta.concrete_fields]
+            spans.append((model, names, start, start + len(names)))
+            start += len(names)
+        self.spans = spans
+
+    def select_related(self, *args):
+        return self
+
+    def select_for_update(self, **kwargs):
+        return self
+
+    def filter(self, **kwargs):
+        self.kwargs = kwargs
+        return self
+
+    def __getitem__(self, k):
+        from django.db import connection
+
+        params = list(self.template)
+        params[self.service_at] = self.kwargs["service_id"]
+        params[self.staff_at] = self.kwargs["user_id"]
+        with connection.cursor() as cursor:
+            cursor.execute(self.statement, params)
+            row = cursor.fetchone()
+        if row is None:
+            return []
+        link, service, salon, salon_settings, user = (
+            model.from_db("default", names, row[a:b]) for model, names, a, b in self.spans
+        )
+        if salon_settings.pk is not None:
+            salon.notification_settings = salon_settings
+        service.salon = salon
+        link.service, link.user = service, user
+        return [link]
+
+
+def lock_by_hand():
+    from django.db import connection, transaction
+
+    from apps.bookings import services
+    from apps.salons.models import Service
+
+    performer = services.Performer
+    if not hasattr(lock_by_hand, "fake"):
+        captured = []
+        link = performer.objects.select_related("user").first()
+        service, staff = link.service_id, link.user_id
+
+        def capture(execute, sql, params, many, context):
+            captured.append((sql, list(params)))
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(capture), transaction.atomic():
+            expected = next(iter(_orm_lock(performer, service, staff)))
+        statement, params = captured[-1]
+        fake = _LockByHand(performer, statement, params, service, staff)
+        with transaction.atomic():
+            got = fake.filter(service_id=service, user_id=staff)[:1][0]
+        for a, b in [(got, expected), (got.service, expected.service), (got.service.salon, expected.service.salon),
+                     (got.user, expected.user)]:  # fmt: skip
+            assert {f.attname: getattr(a, f.attname) for f in type(a)._meta.concrete_fields} == {
+                f.attname: getattr(b, f.attname) for f in type(b)._meta.concrete_fields
+            }
+        assert isinstance(got.service, Service)
+        lock_by_hand.fake = fake
+    services.Performer = lock_by_hand.fake
+    return lambda: setattr(services, "Performer", performer)
+
+
+def _orm_lock(performer, service_id, staff_id):
+    from django.db.models import F
+
+    from apps.accounts.models import Role
+
+    return (
+        performer.objects.select_related("service__salon__notification_settings", "user")
+        .select_for_update(of=("user",))
+        .filter(
+            service_id=service_id,
+            service__is_active=True,
+            user_id=staff_id,
+            user__is_active=True,
+            user__role__in=[Role.STAFF, Role.MANAGER],
+            user__salon_id=F("service__salon_id"),
+        )[:1]
+    )
+
+
+def outbox_by_hand():
+    """An experiment: the booking's notification rows written by one ``INSERT ...
+    VALUES (...), (...) RETURNING id`` built once per row count, instead of
+    ``bulk_create`` (Django 5.2 sends an UNNEST of one array per column)."""
+    from django.db import connection
+
+    from apps.notifications.models import Notification
+
+    manager = Notification.objects
+    fields = [field for field in Notification._meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    table = quote(Notification._meta.db_table)
+
+    def bulk_create(rows):
+        values = [field.get_db_prep_save(field.pre_save(row, True), connection) for row in rows for field in fields]
+        statement = f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(rows))} RETURNING id"
+        with connection.cursor() as cursor:
+            cursor.execute(statement, values)
+            for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
+                row.pk = pk
+                row._state.adding, row._state.db = False, "default"
+        return rows
+
+    manager.bulk_create = bulk_create
+    return lambda: delattr(manager, "bulk_create")
+
+
+VARIANTS = {
+    "user-read-orm": user_read_by_orm,
+    "lock-first": lock_by_first,
+    "lock-by-hand": lock_by_hand,
+    "outbox-by-hand": outbox_by_hand,
+}
 
 
 def run_ab(variant: str, count: int, warm_up: int, blocks: int = 10) -> dict:
