@@ -18,6 +18,13 @@ Modes:
 ``--target floor`` runs the same against the floor (bench/floor: a bare DRF
 create, no authentication, no middleware), in a process of its own.
 
+``--ab VARIANT`` alternates the code (A) with a variant (B) in blocks in one
+process, on the create and on a customer's list (the list is the control when the
+variant touches only the create): ``user-read-orm`` (simplejwt's ORM read of the
+token's user), ``lock-first`` (the lock query with ``.first()`` as before),
+``lock-by-hand`` and ``outbox-by-hand`` (experiments: statements written once,
+patched in here only, for the bookings app's SQL module to decide on).
+
 Run: ``.venv/bin/python bench/profile_create.py`` (salon then floor, plain and phases,
 2,000 creates each after 200 of warm-up). Database: BENCH_DATABASE_URL, by default
 postgres://postgres@127.0.0.1:5432/salon_create (recreated; the floor's gets ``_floor``).
