@@ -1,8 +1,5 @@
 """The API's bearer-token authentication."""
 
-import functools
-
-from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -11,6 +8,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from apps.accounts.models import User
+from apps.accounts.sql import user_by_id
 
 
 class UserReadingJWTAuthentication(JWTAuthentication):
@@ -28,7 +26,7 @@ class UserReadingJWTAuthentication(JWTAuthentication):
             user_id = validated_token[api_settings.USER_ID_CLAIM]
         except KeyError as exc:
             raise InvalidToken(_("Token contained no recognizable user identification")) from exc
-        user = next(iter(User.objects.raw(_user_by_id_sql(connection.vendor), [user_id])), None)
+        user = user_by_id(user_id)
         if user is None:
             raise AuthenticationFailed(_("User not found"), code="user_not_found")
         if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
@@ -38,14 +36,6 @@ class UserReadingJWTAuthentication(JWTAuthentication):
         ) != get_md5_hash_password(user.password):
             raise AuthenticationFailed(_("The user's password has been changed."), code="password_changed")
         return user
-
-
-@functools.cache
-def _user_by_id_sql(vendor: str) -> str:
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in User._meta.concrete_fields)
-    key = quote(User._meta.get_field(api_settings.USER_ID_FIELD).column)
-    return f"SELECT {columns} FROM {quote(User._meta.db_table)} WHERE {key} = %s"  # noqa: S608 - our model's names
 
 
 class UserReadingJWTScheme(SimpleJWTScheme):

@@ -186,19 +186,23 @@ def booking_create(
         raise PermissionDenied("Staff members cannot create bookings.", code=Code.ACTION_NOT_ALLOWED)
     # One query finds the service (with its salon and message settings) and the
     # staff member who performs it, and locks the staff member's row. When it
-    # finds nothing, the slower path below says exactly what is wrong.
-    link = (
-        Performer.objects.select_related("service__salon__notification_settings", "user")
-        .select_for_update(of=("user",))
-        .filter(
-            service_id=service_id,
-            service__is_active=True,
-            user_id=staff_id,
-            user__is_active=True,
-            user__role__in=[Role.STAFF, Role.MANAGER],
-            user__salon_id=F("service__salon_id"),
-        )
-        .first()
+    # finds nothing, the slower path below says exactly what is wrong. At most one
+    # row exists (a staff member performs a service once): sliced, not .first(),
+    # whose ORDER BY the ORM compiled on every request for nothing (docs/performance.md).
+    link = next(
+        iter(
+            Performer.objects.select_related("service__salon__notification_settings", "user")
+            .select_for_update(of=("user",))
+            .filter(
+                service_id=service_id,
+                service__is_active=True,
+                user_id=staff_id,
+                user__is_active=True,
+                user__role__in=[Role.STAFF, Role.MANAGER],
+                user__salon_id=F("service__salon_id"),
+            )[:1]
+        ),
+        None,
     )
     service = link.service if link else _active_service(service_id)
     customer = _customer_for(actor, service, customer_id)
