@@ -148,20 +148,32 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Behind a pooler in transaction mode (PgBouncer's pool_mode=transaction) each
+# transaction may run on another server connection, so nothing may outlive one:
+# no prepared statements (PgBouncer 1.18 keeps none across transactions), no
+# server-side cursors (a WITH HOLD cursor lives on one server connection), no
+# session-level SET, advisory lock or LISTEN (the code has none: docs/decisions.md).
+DATABASE_TRANSACTION_POOLER = env_bool("DATABASE_TRANSACTION_POOLER", False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "connect_timeout": DATABASE_CONNECT_TIMEOUT_SECONDS,
             # Values travel apart from the statement, so psycopg prepares a statement
             # a connection runs often and PostgreSQL stops planning the hot paths'
-            # joins on every request (docs/decisions.md).
-            "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True),
-            # Prepared after this many runs on a connection. Django leaves it off for
-            # poolers such as PgBouncer in transaction mode: behind one, set
-            # DATABASE_SERVER_SIDE_BINDING=0 (values inlined, nothing prepared).
-            "prepare_threshold": env_int("DATABASE_PREPARE_THRESHOLD", 5),
+            # joins on every request (docs/decisions.md). Off behind a transaction
+            # pooler: values inlined, nothing prepared (Django's own default).
+            "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", not DATABASE_TRANSACTION_POOLER),
+            # Prepared after this many runs on a connection; never behind a transaction
+            # pooler unless set here on purpose (check salon.W001 warns).
+            "prepare_threshold": (
+                env_int("DATABASE_PREPARE_THRESHOLD", 5)
+                if not DATABASE_TRANSACTION_POOLER or env_str("DATABASE_PREPARE_THRESHOLD")
+                else None
+            ),
         }
     )
+    # QuerySet.iterator() reads in chunks from the result set held in memory instead.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_TRANSACTION_POOLER
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite is the embedded default: wait for a writer instead of failing at once,
     # and take the write lock at BEGIN so a read-check-write cannot interleave.

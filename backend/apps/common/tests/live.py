@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
@@ -152,6 +152,8 @@ def stack_env(*, database: str, broker: str, queue: str, **extra: str) -> dict[s
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "salon_api.settings",
         "DATABASE_URL": database,
+        # Behind PgBouncer (`make test-pgbouncer`) the processes are too: no prepared statements.
+        "DATABASE_TRANSACTION_POOLER": "1" if settings.DATABASE_TRANSACTION_POOLER else "0",
         "CELERY_BROKER_URL": broker,
         "CELERY_QUEUE": queue,
         "SECRET_KEY": settings.SECRET_KEY,  # tokens minted by the test process stay valid
@@ -348,6 +350,100 @@ class PostgresServer:
 
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
             conn.execute("CREATE DATABASE salon")
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def pgbouncer_binary() -> str | None:
+    """Debian's pgbouncer (in /usr/sbin, outside a user's PATH)."""
+    return shutil.which("pgbouncer") or next(iter(glob.glob("/usr/sbin/pgbouncer")), None)
+
+
+class PgBouncer:
+    """PgBouncer (Debian's package) in transaction pooling mode on a free port, in front
+    of the PostgreSQL server of ``upstream`` (a DATABASE_URL): every database there is
+    served under its own name (``* =``), clients of that URL's user are trusted. As
+    root it runs as `postgres` (PgBouncer refuses root)."""
+
+    def __init__(self, upstream: str, *, folder: Path | None = None, pool_size: int = 20, port: int | None = None):
+        url = urlsplit(upstream)
+        self.user = unquote(url.username or "postgres")
+        self.password = unquote(url.password or "")
+        self.port = port or free_port()
+        self.folder = Path(folder or tempfile.mkdtemp(prefix="salon-pgbouncer-"))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.binary = pgbouncer_binary()
+        if self.binary is None:
+            raise RuntimeError("pgbouncer is missing (Debian's pgbouncer package; `make pgbouncer` installs it)")
+        self.process: Process | None = None
+        quoted = (self.password or "").replace('"', '""')
+        (self.folder / "userlist.txt").write_text(f'"{self.user}" "{quoted}"\n')
+        (self.folder / "pgbouncer.ini").write_text(
+            "\n".join(
+                [
+                    "[databases]",
+                    f"* = host={url.hostname or '127.0.0.1'} port={url.port or 5432}",
+                    "[pgbouncer]",
+                    "listen_addr = 127.0.0.1",
+                    f"listen_port = {self.port}",
+                    "unix_socket_dir =",
+                    "auth_type = trust",
+                    f"auth_file = {self.folder / 'userlist.txt'}",
+                    f"admin_users = {self.user}",
+                    "pool_mode = transaction",
+                    f"default_pool_size = {pool_size}",
+                    "max_client_conn = 1000",
+                    # psycopg's libpq sends none of these, other clients may.
+                    "ignore_startup_parameters = extra_float_digits",
+                    "log_connections = 0",
+                    "log_disconnections = 0",
+                    "",
+                ]
+            )
+        )
+        self._as_postgres = os.geteuid() == 0
+        if self._as_postgres:
+            for path in (self.folder, self.folder / "pgbouncer.ini", self.folder / "userlist.txt"):
+                shutil.chown(path, user="postgres")
+            (self.folder / "userlist.txt").chmod(0o600)
+
+    def url(self, database: str) -> str:
+        """A DATABASE_URL for ``database`` through this PgBouncer."""
+        auth = quote(self.user) + (f":{quote(self.password)}" if self.password else "")
+        return f"postgres://{auth}@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> "PgBouncer":
+        user = ["-u", "postgres"] if self._as_postgres else []
+        self.process = Process("pgbouncer", [self.binary, *user, str(self.folder / "pgbouncer.ini")], dict(os.environ))
+
+        def answers():
+            if not self.process.alive():
+                raise RuntimeError(f"pgbouncer exited:\n{self.process.log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return True
+            except OSError:
+                return False
+
+        wait_for(answers, timeout=15, what="pgbouncer")
+        return self
+
+    def show(self, what: str) -> list[dict]:
+        """A SHOW command of PgBouncer's admin console (POOLS, STATS, SERVERS...) as rows."""
+        import psycopg
+        from psycopg.rows import dict_row
+
+        # The console speaks the simple query protocol only: a client-side cursor sends that.
+        with psycopg.connect(
+            self.url("pgbouncer"), autocommit=True, cursor_factory=psycopg.ClientCursor, row_factory=dict_row
+        ) as conn:
+            return conn.execute(f"SHOW {what}").fetchall()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
 
     def remove(self) -> None:
         self.stop()
