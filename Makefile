@@ -11,7 +11,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/salon
 CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
 
 
-.PHONY: fuzz deploy-check test-browser browser faketime
+.PHONY: fuzz deploy-check test-browser browser faketime pgbouncer test-pgbouncer
 .PHONY: install run test test-sqlite test-postgres lint format demo migrate clean worker beat bench
 
 $(STAMP): backend/requirements.txt backend/requirements-dev.txt
@@ -38,6 +38,11 @@ faketime:
 	@ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || apt-get install -y -q libfaketime \
 		|| (apt-get update -q && apt-get install -y -q libfaketime)
 
+# PgBouncer (Debian's, 1.18): the live test of the API behind it and `make test-pgbouncer`.
+pgbouncer:
+	@command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer || apt-get install -y -q pgbouncer \
+		|| (apt-get update -q && apt-get install -y -q pgbouncer)
+
 # SQLite always; PostgreSQL (with the Redis and worker tests) where it answers.
 # SALON_REQUIRE_SERVICES=1 (CI) makes a missing PostgreSQL or Redis a failure.
 test: test-sqlite test-postgres
@@ -48,13 +53,26 @@ test-sqlite: install
 
 test-postgres: install
 	@if $(BIN)/python backend/scripts/postgres_answers.py "$(TEST_DATABASE_URL)"; then \
-		$(MAKE) --no-print-directory faketime; \
+		$(MAKE) --no-print-directory faketime pgbouncer; \
 		echo "== tests on PostgreSQL ($(TEST_DATABASE_URL))"; \
 		cd backend && DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/python -m pytest -q; \
 	elif [ "$$SALON_REQUIRE_SERVICES" = "1" ]; then \
 		echo "PostgreSQL does not answer at $(TEST_DATABASE_URL) and SALON_REQUIRE_SERVICES=1"; exit 1; \
 	else \
 		echo "== PostgreSQL does not answer at $(TEST_DATABASE_URL): skipping the PostgreSQL pass"; \
+	fi
+
+# The PostgreSQL suite again, every connection (tests, gunicorn, workers, manage.py)
+# through a PgBouncer of its own in transaction pooling mode (scripts/test_pgbouncer.py).
+test-pgbouncer: install
+	@if $(BIN)/python backend/scripts/postgres_answers.py "$(TEST_DATABASE_URL)"; then \
+		$(MAKE) --no-print-directory faketime pgbouncer; \
+		echo "== tests on PostgreSQL through PgBouncer ($(TEST_DATABASE_URL))"; \
+		cd backend && $(BIN)/python scripts/test_pgbouncer.py "$(TEST_DATABASE_URL)"; \
+	elif [ "$$SALON_REQUIRE_SERVICES" = "1" ]; then \
+		echo "PostgreSQL does not answer at $(TEST_DATABASE_URL) and SALON_REQUIRE_SERVICES=1"; exit 1; \
+	else \
+		echo "== PostgreSQL does not answer at $(TEST_DATABASE_URL): skipping the PgBouncer pass"; \
 	fi
 
 # A Celery worker and the beat scheduler (the periodic sweep) for a production-like setup.
@@ -77,6 +95,7 @@ demo: migrate
 # and chart into docs/performance.md; the others print theirs (copied there by hand).
 bench: install
 	@command -v wrk >/dev/null || apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk)
+	@$(MAKE) --no-print-directory pgbouncer
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/sql_vs_orm.py
 	$(BIN)/python bench/worker.py

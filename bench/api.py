@@ -8,7 +8,9 @@ machine. Salon: 10 staff members (hours all day, so any future slot is free
 unless taken), 20 customers with their own tokens, every create a distinct free
 slot; availability for one day of the 10-staff salon; a customer's list.
 Measured with 1,000 bookings in the database, then again with 1,000,000 (50
-salons, three years, two notifications each).
+salons, three years, two notifications each). Create, availability and the list
+at 8 connections also run through PgBouncer (Debian's, transaction pooling, a
+second gunicorn with DATABASE_TRANSACTION_POOLER=1), beside the direct runs.
 
 Writes bench/results/api.json, docs/performance-api.png and the table between
 the `bench:api` markers of docs/performance.md.
@@ -25,6 +27,7 @@ import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from common import (
     BENCH_DATABASE_URL,
@@ -257,11 +260,14 @@ def measure(
     *,
     duration: int,
     label: str,
+    pooled_base: str | None = None,
 ) -> dict:
     """Each endpoint between two floor runs with the same connections: its ratio is
     to the mean of the floor just before and just after, so that the machine's
     speed drifting during the run (a shared VM's does, by 30% and more) moves both
-    sides of a ratio alike."""
+    sides of a ratio alike. With ``pooled_base`` (the API behind PgBouncer) each
+    endpoint at 8 connections runs there too, followed by a second direct run: its
+    ratio is to the mean of the direct runs around it."""
     from django.utils import timezone
 
     from apps.common.tests.factories import RIYADH
@@ -318,6 +324,13 @@ def measure(
         after = run(f"floor_create_{connections}", floor_base, "floor.lua", connections, ())
         ours["floor"] = {key: round((before[key] + after[key]) / 2, 2) for key in ("rps", "p50_ms")}
         runs[name] = ours
+        if pooled_base and connections == 8:
+            wrk(pooled_base, script=str(scripts / script), connections=connections, duration=2, args=warm_up)
+            fresh = [args or (write_requests(slots.take(enough)),) for _ in range(2)]
+            pooled = run(f"{name}_pgbouncer", pooled_base, script, connections, fresh[0])
+            again = run(name, salon_base, script, connections, fresh[1])
+            pooled["direct"] = {key: round((ours[key] + again[key]) / 2, 2) for key in ("rps", "p50_ms")}
+            runs[f"{name}_pgbouncer"] = pooled
     return runs
 
 
@@ -363,6 +376,10 @@ def ratios(runs: dict) -> dict:
             runs["availability_8"]["rps"] / runs["availability_8"]["floor"]["rps"], 2
         ),
         "list_rps_share_of_floor": round(runs["booking_list_8"]["rps"] / runs["booking_list_8"]["floor"]["rps"], 2),
+    } | {
+        f"{name}_share_of_direct": round(runs[name]["rps"] / runs[name]["direct"]["rps"], 2)
+        for name in ("booking_create_8_pgbouncer", "availability_8_pgbouncer", "booking_list_8_pgbouncer")
+        if name in runs
     }
 
 
@@ -440,6 +457,12 @@ def write_docs(results: dict) -> str:
          "availability_rps_share_of_floor", share, "≥ 50%"),
         ("`GET /api/bookings/` (a customer's list) 8 connections: share of the floor's req/s",
          "list_rps_share_of_floor", share, "≥ 50%"),
+    ] + [
+        (f"{endpoint} through PgBouncer (transaction pooling, nothing prepared) 8 connections: share of direct req/s",
+         f"{name}_pgbouncer_share_of_direct", share, "≥ 90%")
+        for endpoint, name in [("`POST /api/bookings/`", "booking_create_8"), ("`GET /api/availability/`",
+                               "availability_8"), ("`GET /api/bookings/`", "booking_list_8")]
+        if f"{name}_pgbouncer_share_of_direct" in small["goals"]
     ]  # fmt: skip
     lines = [
         f"| goal: ratio to the floor measured around each endpoint; median of {small['rounds']} rounds (range) "
@@ -456,6 +479,18 @@ def write_docs(results: dict) -> str:
         + f"; create p50 {first['booking_create_1']['p50_ms']} ms vs floor "
         f"{first['booking_create_1']['floor']['p50_ms']} ms in the first round.",
     ]
+    pooled = [name for name in ("booking_create_8", "availability_8", "booking_list_8") if f"{name}_pgbouncer" in first]
+    if pooled:
+        lines += [
+            "",
+            "Through PgBouncer, 1,000 bookings, median req/s at 8 connections (direct around it): "
+            + ", ".join(
+                f"{name} {statistics.median(r[f'{name}_pgbouncer']['rps'] for r in results['small']):.0f} "
+                f"({statistics.median(r[f'{name}_pgbouncer']['direct']['rps'] for r in results['small']):.0f})"
+                for name in pooled
+            )
+            + ".",
+        ]
     if large:
         lines.append("")
         lines.append(
@@ -489,13 +524,16 @@ def main() -> None:
         default=3,
         help="measures per data size (the table shows the median)",
     )
+    parser.add_argument(
+        "--no-pgbouncer", dest="pgbouncer", action="store_false", help="skip the runs through PgBouncer"
+    )
     args = parser.parse_args()
 
     os.environ["CELERY_BROKER_URL"] = BROKER
     fresh_django()
     from django.utils import timezone
 
-    from apps.common.tests.live import stack_env
+    from apps.common.tests.live import PgBouncer, stack_env
 
     recreate_database(FLOOR_DATABASE_URL)
     floor_env = {**os.environ, "DATABASE_URL": FLOOR_DATABASE_URL, "DJANGO_SETTINGS_MODULE": "floor_settings",
@@ -515,6 +553,12 @@ def main() -> None:
                     LOG_LEVEL="WARNING", BOOKING_HORIZON_DAYS="730")  # fmt: skip
     salon, salon_base = start_gunicorn("salon", "salon_api.wsgi", ROOT / "backend", env)
     floor, floor_base = start_gunicorn("floor", "floor_wsgi", FLOOR_DIR, floor_env)
+    bouncer = pooled = pooled_base = None
+    if args.pgbouncer:  # the same API, every query through PgBouncer in transaction pooling mode
+        bouncer = PgBouncer(BENCH_DATABASE_URL).start()
+        pooled_env = env | {"DATABASE_URL": bouncer.url(urlsplit(BENCH_DATABASE_URL).path.lstrip("/")),
+                            "DATABASE_TRANSACTION_POOLER": "1"}  # fmt: skip
+        pooled, pooled_base = start_gunicorn("salon-pgbouncer", "salon_api.wsgi", ROOT / "backend", pooled_env)
     results = {"when": timezone.now().isoformat(), "duration": args.duration}
     try:
         results["small"] = [
@@ -525,6 +569,7 @@ def main() -> None:
                 slots,
                 duration=args.duration,
                 label="small",
+                pooled_base=pooled_base,
             )
             for _ in range(args.rounds)
         ]
@@ -541,12 +586,17 @@ def main() -> None:
                     slots,
                     duration=args.duration,
                     label="large",
+                    pooled_base=pooled_base,
                 )
                 for _ in range(args.rounds)
             ]
     finally:
         salon.stop()
         floor.stop()
+        if pooled:
+            pooled.stop()
+        if bouncer:
+            bouncer.remove()
         import redis
 
         redis.Redis.from_url(BROKER).delete(queue)

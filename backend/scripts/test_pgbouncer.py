@@ -43,8 +43,10 @@ def main() -> int:
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "--reuse-db", "--create-db", *pytest_args], cwd=BACKEND, env=env
         )
-        pools = [pool for pool in bouncer.show("STATS") if pool["database"] == f"test_{name}"]
-        print(f"== through PgBouncer: {pools}", flush=True)
+        stats = [row for row in bouncer.show("STATS") if row["database"] == f"test_{name}"]
+        transactions = sum(int(row["total_xact_count"]) for row in stats)
+        queries = sum(int(row["total_query_count"]) for row in stats)
+        print(f"== through PgBouncer: {transactions} transactions, {queries} queries", flush=True)
         return done.returncode
     finally:
         bouncer.stop()
