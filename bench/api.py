@@ -232,9 +232,10 @@ def history(total: int, data: dict) -> None:
             """
             INSERT INTO notifications_notification (booking_id, recipient_id, phone, event, channel, sequence,
                 reminder_offset_minutes, status, provider, message, reason, provider_message_id, template,
-                language, variables, buttons, delivery_status, attempts, created_at, updated_at, sent_at)
+                language, variables, buttons, delivery_status, attempts, created_at, updated_at, sent_at,
+                reroute, message_class)
             SELECT b.id, who.id, '', 'booking_created', 'sms', 0, 0, 'sent', 'console', 'text', '', '', '',
-                   'en', '[]', '[]', '', 1, b.created_at, b.created_at, b.created_at
+                   'en', '[]', '[]', '', 1, b.created_at, b.created_at, b.created_at, '', 'service'
             FROM bookings_booking b
             JOIN LATERAL (SELECT b.customer_id AS id UNION ALL SELECT b.staff_id) who ON true
             WHERE b.salon_id IN (SELECT id FROM salons_salon WHERE name LIKE 'History%%')

@@ -20,9 +20,12 @@ def metrics_token_in_production(app_configs, **kwargs):
 
 @register()
 def transaction_pooler(app_configs, **kwargs):
+    return transaction_pooler_warnings(settings.DATABASES["default"], pooler=settings.DATABASE_TRANSACTION_POOLER)
+
+
+def transaction_pooler_warnings(database: dict, *, pooler: bool) -> list:
     """Behind a pooler in transaction mode nothing may outlive a transaction (settings.py)."""
-    database = settings.DATABASES["default"]
-    if not settings.DATABASE_TRANSACTION_POOLER or database["ENGINE"] != "django.db.backends.postgresql":
+    if not pooler or database["ENGINE"] != "django.db.backends.postgresql":
         return []
     options = database.get("OPTIONS", {})
     warnings = []

@@ -11,6 +11,9 @@ Skipped without PostgreSQL, Redis, libfaketime or the pgbouncer program (a failu
 SALON_REQUIRE_SERVICES=1).
 """
 
+import json
+import subprocess
+import sys
 import threading
 from datetime import date, datetime, timedelta
 
@@ -21,13 +24,12 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.bookings.models import Booking
+from apps.common.checks import transaction_pooler_warnings
 from apps.common.tests.factories import RIYADH, BookingFactory, ServiceFactory, StaffFactory, UserFactory
 from apps.common.tests.fake_twilio import FakeTwilio
-from apps.common.tests.live import PgBouncer, database_url, pgbouncer_binary, run_manage, wait_for
+from apps.common.tests.live import BACKEND_DIR, PgBouncer, database_url, pgbouncer_binary, run_manage, wait_for
 from apps.notifications.models import Notification, NotificationEvent, NotificationStatus
 from conftest import service_missing
-
-pytestmark = pytest.mark.services
 
 
 @pytest.fixture
@@ -83,6 +85,7 @@ def _booking(base, customer, haircut, staff, start):
     return call
 
 
+@pytest.mark.services
 def test_the_booking_race_and_the_outbox_hold_through_pgbouncer(pgbouncer, pooled):
     haircut = ServiceFactory(salon__name="Main Salon")
     staff = [StaffFactory(salon=haircut.salon, services=[haircut]) for _ in range(4)]
@@ -122,6 +125,7 @@ def test_the_booking_race_and_the_outbox_hold_through_pgbouncer(pgbouncer, poole
         assert _transactions_through(pgbouncer) - before > 100  # the processes' work went through it
 
 
+@pytest.mark.services
 def test_the_reminder_scan_writes_each_reminder_once_through_pgbouncer(pgbouncer, pooled, fake_clock):
     haircut = ServiceFactory(salon__name="Main Salon")
     omar = StaffFactory(salon=haircut.salon, services=[haircut], name="Omar", preferred_language="en")
@@ -158,3 +162,43 @@ def test_the_reminder_scan_writes_each_reminder_once_through_pgbouncer(pgbouncer
             assert len(twilio.sms_to(customer.phone)) == 1
         assert twilio.sms_to(omar.phone) == []
         assert twilio.delivered_more_than_once() == {}
+
+
+def _database_settings(**env) -> dict:
+    """settings.DATABASES["default"] as a process with this environment reads it."""
+    code = "import json; from salon_api import settings; print(json.dumps(settings.DATABASES['default']))"
+    environment = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgres://salon@db.example:5432/salon", **env}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=BACKEND_DIR, env=environment, capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout)
+
+
+def test_behind_a_transaction_pooler_nothing_is_prepared_and_no_cursor_outlives_a_transaction():
+    direct = _database_settings()
+    assert direct["OPTIONS"]["server_side_binding"] is True
+    assert direct["OPTIONS"]["prepare_threshold"] == 5
+    assert direct["DISABLE_SERVER_SIDE_CURSORS"] is False
+    assert transaction_pooler_warnings(direct, pooler=False) == []
+
+    pooled = _database_settings(DATABASE_TRANSACTION_POOLER="1")
+    assert pooled["OPTIONS"]["server_side_binding"] is False
+    assert pooled["OPTIONS"]["prepare_threshold"] is None
+    assert pooled["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert transaction_pooler_warnings(pooled, pooler=True) == []
+
+
+def test_prepared_statements_or_server_side_cursors_behind_a_transaction_pooler_are_warned_about():
+    prepared = _database_settings(
+        DATABASE_TRANSACTION_POOLER="1", DATABASE_SERVER_SIDE_BINDING="1", DATABASE_PREPARE_THRESHOLD="5"
+    )
+    assert prepared["OPTIONS"]["prepare_threshold"] == 5  # on purpose: PgBouncer >= 1.21 can keep them
+    assert [w.id for w in transaction_pooler_warnings(prepared, pooler=True)] == ["salon.W001"]
+
+    bound_only = _database_settings(DATABASE_TRANSACTION_POOLER="1", DATABASE_SERVER_SIDE_BINDING="1")
+    assert bound_only["OPTIONS"]["prepare_threshold"] is None  # values apart, nothing prepared: safe
+    assert transaction_pooler_warnings(bound_only, pooler=True) == []
+
+    with_cursors = {**bound_only, "DISABLE_SERVER_SIDE_CURSORS": False}
+    assert [w.id for w in transaction_pooler_warnings(with_cursors, pooler=True)] == ["salon.W002"]
+    assert transaction_pooler_warnings({**with_cursors, "ENGINE": "django.db.backends.sqlite3"}, pooler=True) == []
