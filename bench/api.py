@@ -555,13 +555,13 @@ def main() -> None:
     salon, salon_base = start_gunicorn("salon", "salon_api.wsgi", ROOT / "backend", env)
     floor, floor_base = start_gunicorn("floor", "floor_wsgi", FLOOR_DIR, floor_env)
     bouncer = pooled = pooled_base = None
-    if args.pgbouncer:  # the same API, every query through PgBouncer in transaction pooling mode
-        bouncer = PgBouncer(BENCH_DATABASE_URL).start()
-        pooled_env = env | {"DATABASE_URL": bouncer.url(urlsplit(BENCH_DATABASE_URL).path.lstrip("/")),
-                            "DATABASE_TRANSACTION_POOLER": "1"}  # fmt: skip
-        pooled, pooled_base = start_gunicorn("salon-pgbouncer", "salon_api.wsgi", ROOT / "backend", pooled_env)
     results = {"when": timezone.now().isoformat(), "duration": args.duration}
     try:
+        if args.pgbouncer:  # the same API, every query through PgBouncer in transaction pooling mode
+            bouncer = PgBouncer(BENCH_DATABASE_URL).start()
+            pooled_env = env | {"DATABASE_URL": bouncer.url(urlsplit(BENCH_DATABASE_URL).path.lstrip("/")),
+                                "DATABASE_TRANSACTION_POOLER": "1"}  # fmt: skip
+            pooled, pooled_base = start_gunicorn("salon-pgbouncer", "salon_api.wsgi", ROOT / "backend", pooled_env)
         results["small"] = [
             measure(
                 salon_base,
