@@ -326,6 +326,7 @@ def measure(
         ours["floor"] = {key: round((before[key] + after[key]) / 2, 2) for key in ("rps", "p50_ms")}
         runs[name] = ours
         if pooled_base and connections == 8:
+            warm_up = args or (write_requests(slots.take(400 * 2)),)  # slots of its own: a taken one is a 409
             wrk(pooled_base, script=str(scripts / script), connections=connections, duration=2, args=warm_up)
             fresh = [args or (write_requests(slots.take(enough)),) for _ in range(2)]
             pooled = run(f"{name}_pgbouncer", pooled_base, script, connections, fresh[0])
