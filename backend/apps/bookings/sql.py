@@ -122,7 +122,7 @@ def staff_day_rows(
     # "Not inactive" rather than "active": PostgreSQL cannot then pick the exclusion
     # constraint's partial GiST index, which narrows by staff member only (with
     # statistics behind a growing table it did, and walked every active booking of
-    # the staff: 5 ms instead of 0.1). The (staff, start) index takes the day's range.
+    # the staff: 5 ms instead of 0.1). The (staff, start, id) index takes the day's range.
     inactive = ", ".join(["%s"] * len(inactive_statuses))
     no_time, no_moment = "CAST(NULL AS time)", "CAST(NULL AS timestamp with time zone)"
     sql = f"""
@@ -232,7 +232,7 @@ def booking_page(
         where.append("b.start < %s")
         params.append(moment(filters.start_to))
     if position is not None:
-        # The plain bound lets the (x, start) indexes take the range; the row
+        # The plain bound lets the (x, start, id) indexes take the range; the row
         # comparison breaks ties between bookings starting at the same instant.
         sign = "<" if backwards else ">"
         where.append(f"b.start {sign}= %s AND (b.start, b.id) {sign} (%s, %s)")
