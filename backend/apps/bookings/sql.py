@@ -250,14 +250,31 @@ def booking_page(
 
 @functools.cache
 def _answer_select(vendor: str) -> str:  # one statement per database kind
+    # A relation read for one column (the customer's and the staff member's names) is a
+    # scalar subquery, the others joins: planning a five-table join took 0.55 ms per
+    # request where statements are not prepared (behind PgBouncer), three tables 0.2 ms.
+    used = {}
+    for name in ANSWER_COLUMNS:
+        relation, _, field = name.partition("__")
+        if field:
+            used.setdefault(relation, []).append(field)
+    joined = {relation for relation, fields in used.items() if len(fields) > 1}
     columns = []
     for name in ANSWER_COLUMNS:
         relation, _, field = name.partition("__")
-        column = f"{relation}.{_q(field)}" if field else f"b.{_q(Booking._meta.get_field(name).column)}"
+        if not field:
+            column = f"b.{_q(Booking._meta.get_field(name).column)}"
+        elif relation in joined:
+            column = f"{relation}.{_q(field)}"
+        else:
+            model = _RELATED[relation]
+            column = f"(SELECT {_q(field)} FROM {_table(model)} WHERE id = b.{_q(relation + '_id')})"  # noqa: S608
         # As text: parsing with datetime.fromisoformat is a tenth of the cost of the
         # driver's timestamp loader, on twenty rows of five timestamps per page.
         columns.append(f"CAST({column} AS text)" if name in _MOMENTS else column)
     joins = " ".join(
-        f"JOIN {_table(model)} {alias} ON {alias}.id = b.{_q(alias + '_id')}" for alias, model in _RELATED.items()
+        f"JOIN {_table(_RELATED[alias])} {alias} ON {alias}.id = b.{_q(alias + '_id')}"
+        for alias in _RELATED
+        if alias in joined
     )
     return f"SELECT {', '.join(columns)} FROM {_table(Booking)} b {joins}"  # noqa: S608 - our models' names
