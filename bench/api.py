@@ -131,7 +131,12 @@ def seed() -> dict:
         User.objects.create(phone=f"+9665020000{i:02d}", name=f"Customer {i}", preferred_language="en")
         for i in range(CUSTOMERS)
     ]
-    tokens = [str(AccessToken.for_user(c)) for c in customers]
+    tokens = []
+    for customer in customers:
+        # Valid for the whole run (the API's own lifetime is 15 minutes; a run is longer).
+        token = AccessToken.for_user(customer)
+        token.set_exp(lifetime=timedelta(hours=12))
+        tokens.append(str(token))
     return {
         "salon": salon.pk,
         "service": haircut.pk,
