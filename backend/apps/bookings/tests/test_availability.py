@@ -15,6 +15,7 @@ from apps.bookings.models import Booking, BookingStatus
 from apps.bookings.services import booking_create
 from apps.common.errors import AppError
 from apps.common.tests.factories import RIYADH, BookingFactory, ServiceFactory, StaffFactory, UserFactory
+from apps.common.tests.live import rows_read
 from apps.salons.models import SalonClosure, StaffTimeOff, WorkingHours
 
 pytestmark = pytest.mark.django_db
@@ -488,11 +489,6 @@ def test_the_staff_day_reads_one_days_bookings_however_many_come_before_and_afte
     with connection.execute_wrapper(explain):
         times = _times(_availability(api, haircut), stylist)
 
-    def booking_rows_read(node):
-        on_bookings = node.get("Relation Name") == "bookings_booking"
-        own = node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0) if on_bookings else 0
-        return own + sum(booking_rows_read(child) for child in node.get("Plans", []))
-
     plan = plans[0] if isinstance(plans[0], list) else json.loads(plans[0])
     assert "10:00" not in times and "10:30" in times
-    assert booking_rows_read(plan[0]["Plan"]) < 20, json.dumps(plan, indent=1)
+    assert rows_read(plan[0]["Plan"], "bookings_booking") < 20, json.dumps(plan, indent=1)

@@ -4,7 +4,6 @@ PostgreSQL only (the `postgres` fixture skips on SQLite): gunicorn with several
 processes and threads serves the API and many client threads hit it at once.
 """
 
-import threading
 import uuid
 from datetime import datetime, timedelta
 
@@ -16,7 +15,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.bookings.models import Booking, BookingStatus
 from apps.common.tests.factories import RIYADH, BookingFactory, ServiceFactory, StaffFactory, UserFactory
-from apps.common.tests.live import database_url, stack_env, start_web
+from apps.common.tests.live import all_at_once, database_url, stack_env, start_web
 from apps.notifications.models import Notification
 
 pytestmark = pytest.mark.services
@@ -41,23 +40,6 @@ def web(postgres):
 def _tomorrow(hhmm: str) -> datetime:
     day = (timezone.now() + timedelta(days=1)).astimezone(RIYADH).date()
     return datetime.fromisoformat(f"{day}T{hhmm}").replace(tzinfo=RIYADH)
-
-
-def _all_at_once(calls):
-    """Run the calls in threads released together; return their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        barrier.wait()
-        results[index] = call()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def _client_call(base, user, method, path, body):
@@ -89,7 +71,7 @@ def test_50_concurrent_overlapping_bookings_give_one_201_and_49_409(web):
         for i, customer in enumerate(customers)
     ]
 
-    results = _all_at_once(calls)
+    results = all_at_once(calls)
 
     statuses = sorted(status for status, _ in results)
     assert statuses.count(201) == 1, statuses
@@ -106,7 +88,7 @@ def test_concurrent_reschedules_into_the_same_slot_only_one_succeeds(web):
     second = BookingFactory(service=haircut, staff=stylist, start=_tomorrow("12:00"))
     target = _tomorrow("15:00").isoformat()
 
-    results = _all_at_once(
+    results = all_at_once(
         [
             _client_call(web, first.customer, "PATCH", f"/api/bookings/{first.pk}/", {"start": target}),
             _client_call(web, second.customer, "PATCH", f"/api/bookings/{second.pk}/", {"start": target}),

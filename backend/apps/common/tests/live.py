@@ -499,3 +499,30 @@ class FakeClock:
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def all_at_once(calls):
+    """Run the calls in threads released together; return their results in order."""
+    import threading
+
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(index, call):
+        barrier.wait()
+        results[index] = call()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def rows_read(plan_node: dict, table: str) -> int:
+    """Rows a plan (EXPLAIN (ANALYZE, FORMAT JSON)) read from ``table``: returned or filtered out."""
+    own = 0
+    if plan_node.get("Relation Name") == table:
+        own = plan_node.get("Actual Rows", 0) + plan_node.get("Rows Removed by Filter", 0)
+    return own + sum(rows_read(child, table) for child in plan_node.get("Plans", []))

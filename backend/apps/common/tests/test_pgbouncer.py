@@ -14,7 +14,6 @@ SALON_REQUIRE_SERVICES=1).
 import json
 import subprocess
 import sys
-import threading
 from datetime import date, datetime, timedelta
 
 import httpx
@@ -27,7 +26,15 @@ from apps.bookings.models import Booking
 from apps.common.checks import transaction_pooler_warnings
 from apps.common.tests.factories import RIYADH, BookingFactory, ServiceFactory, StaffFactory, UserFactory
 from apps.common.tests.fake_twilio import FakeTwilio
-from apps.common.tests.live import BACKEND_DIR, PgBouncer, database_url, pgbouncer_binary, run_manage, wait_for
+from apps.common.tests.live import (
+    BACKEND_DIR,
+    PgBouncer,
+    all_at_once,
+    database_url,
+    pgbouncer_binary,
+    run_manage,
+    wait_for,
+)
 from apps.notifications.models import Notification, NotificationEvent, NotificationStatus
 from conftest import service_missing
 
@@ -52,22 +59,6 @@ def pooled(pgbouncer, stack):
 def _transactions_through(bouncer: PgBouncer) -> int:
     name = connection.settings_dict["NAME"]
     return sum(int(row["total_xact_count"]) for row in bouncer.show("STATS") if row["database"] == name)
-
-
-def _all_at_once(calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        barrier.wait()
-        results[index] = call()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def _booking(base, customer, haircut, staff, start):
@@ -99,11 +90,11 @@ def test_the_booking_race_and_the_outbox_hold_through_pgbouncer(pgbouncer, poole
         before = _transactions_through(pgbouncer)
 
         # 20 customers at once for overlapping times of one staff member (10:00 to 10:19).
-        race = _all_at_once(
+        race = all_at_once(
             [_booking(base, c, haircut, staff[0], ten + timedelta(minutes=i)) for i, c in enumerate(customers[:20])]
         )
         # 20 more at once, each for a free slot of their own (the other three, from 12:00).
-        free = _all_at_once(
+        free = all_at_once(
             [
                 _booking(base, c, haircut, staff[1 + i % 3], ten + timedelta(hours=2, minutes=30 * (i // 3)))
                 for i, c in enumerate(customers[20:])
@@ -148,7 +139,7 @@ def test_the_reminder_scan_writes_each_reminder_once_through_pgbouncer(pgbouncer
         env = pooled.env(twilio, clock.env(), NOTIFICATION_SMS_PROVIDER="twilio", DATABASE_TRANSACTION_POOLER="1")
 
         # Two scans at once (cron and beat overlapping), then a third: six reminders, once each.
-        outputs = _all_at_once([lambda: run_manage(env, "send_due_reminders")] * 2)
+        outputs = all_at_once([lambda: run_manage(env, "send_due_reminders")] * 2)
         again = run_manage(env, "send_due_reminders")
 
         written = [int(output.split()[1]) for output in outputs]
