@@ -132,8 +132,13 @@ def test_make_run_on_a_fresh_clone(fresh_clone, tmp_path):
             database = fresh_clone / "backend" / "db.sqlite3"
 
             def walk_rows():
+                # The walk's own messages: beat's scan may also have written the booking's
+                # 24-hour reminder (its start is less than a day away), skipped at the cancel.
                 with sqlite3.connect(database) as db:
-                    rows = db.execute("SELECT status, attempts FROM notifications_notification WHERE booking_id = 1")
+                    rows = db.execute(
+                        "SELECT status, attempts FROM notifications_notification"
+                        " WHERE booking_id = 1 AND event <> 'booking_reminder'"
+                    )
                     return sorted(rows.fetchall())
 
             # The worker records "sent" a moment after the provider answered: wait for it.
